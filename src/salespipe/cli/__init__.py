@@ -1,0 +1,1 @@
+"""The command-line shell: parse input, call the core, format output."""

@@ -1,0 +1,314 @@
+"""Compile a source's contract into one set-based SELECT over a raw file's text columns.
+
+The SELECT maps raw columns (or SQL expressions, or constants) to canonical fields,
+parses them into typed values, and computes a bit mask of reason codes per row; the
+loader never loops over rows in Python. SQL is written in DuckDB's dialect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+from salespipe.config.model import Config, ExprColumn, Source, ValueColumn
+from salespipe.contract.canonical import CANONICAL_FIELDS, FIELDS, REQUIRED_FIELDS
+from salespipe.errors import ContractError
+
+KEY_SEPARATOR = "chr(31)"
+TIME_WITH_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class LookupView:
+    """A reference file already exposed as a view, with the columns it adds."""
+
+    view: str
+    file: str
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+    columns: tuple[str, ...]  # columns added to the row (prefixed), excluding join columns
+    source_columns: tuple[str, ...]  # the same columns as named in the view
+
+
+@dataclass(frozen=True)
+class CompiledContract:
+    sql: str
+    reasons: tuple[str, ...]
+    mapped: frozenset[str]
+    key: tuple[str, ...]
+    unused_columns: tuple[str, ...]
+    fingerprint: str
+
+    def reason_sql(self, mask: str = "mask") -> str:
+        """SQL listing the reason codes of a mask as a VARCHAR[]."""
+        parts = ", ".join(
+            f"CASE WHEN ({mask} & {1 << i}) <> 0 THEN {sql_literal(r)} END" for i, r in enumerate(self.reasons)
+        )
+        return f"list_filter([{parts}], lambda x: x IS NOT NULL)"
+
+
+def contract_fingerprint(source: Source, config: Config) -> str:
+    payload = json.dumps(
+        [source.model_dump(mode="json"), config.timezone, config.currency, str(config.rates)], sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def expression_columns(sql: str, where: str) -> set[str]:
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise ContractError(
+            f"{where}: not a valid SQL expression: {str(exc).splitlines()[0]}",
+            key=where,
+            hint="expressions use DuckDB SQL over the raw column names, e.g. \"date || ' ' || time\"",
+        ) from None
+    return {c.name for c in tree.find_all(exp.Column) if not c.table}
+
+
+class _Resolver:
+    def __init__(self, available: Sequence[str]) -> None:
+        self.by_lower = {c.lower(): c for c in available}
+
+    def find(self, name: str) -> str | None:
+        return self.by_lower.get(name.lower())
+
+
+def _text(expr: str) -> str:
+    return f"NULLIF(trim(CAST(({expr}) AS VARCHAR)), '')"
+
+
+def _number(text: str, source: Source) -> str:
+    opts = source.options
+    out = text
+    if opts.thousands:
+        out = f"replace({out}, {sql_literal(opts.thousands)}, '')"
+    if opts.decimal == ",":
+        out = f"replace(replace({out}, ' ', ''), ',', '.')"
+    return out
+
+
+def _local_time(text: str, field: str, source: Source) -> str:
+    """SQL giving the local (store) wall-clock time of a timestamp field, or NULL."""
+    formats = source.formats.get(field)
+    fmts = [formats] if isinstance(formats, str) else list(formats or [])
+    if not fmts:
+        return (
+            f"CASE WHEN regexp_matches({text}, {sql_literal(TIME_WITH_OFFSET)}) "
+            f"THEN timezone(__tz, TRY_CAST({text} AS TIMESTAMPTZ)) ELSE TRY_CAST({text} AS TIMESTAMP) END"
+        )
+    zoned = ["%z" in f or "%Z" in f for f in fmts]
+    if any(zoned) and not all(zoned):
+        raise ContractError(
+            f"formats.{field}: formats with and without a zone (%z) cannot be mixed",
+            key=f"formats.{field}",
+            hint="use one list of zoned formats, or split the files into two sources",
+        )
+    fmt_list = "[" + ", ".join(sql_literal(f) for f in fmts) + "]"
+    parsed = f"try_strptime({text}, {fmt_list})"
+    return f"timezone(__tz, {parsed})" if all(zoned) else f"CAST({parsed} AS TIMESTAMP)"
+
+
+def compile_contract(
+    source: Source,
+    config: Config,
+    raw_view: str,
+    raw_columns: Sequence[str],
+    lookups: Sequence[LookupView] = (),
+    rates_view: str | None = None,
+    file: str | None = None,
+) -> CompiledContract:
+    available = list(raw_columns) + [c for lk in lookups for c in lk.columns]
+    resolver = _Resolver(available)
+    used: set[str] = set()
+    for lk in lookups:
+        used.update(c.lower() for c in lk.left)
+
+    # 1. where each canonical field comes from (text SQL), or None when it is absent
+    sources: dict[str, str | None] = {}
+    missing: list[tuple[str, str]] = []
+    for field in FIELDS:
+        spec = source.columns.get(field.name)
+        if isinstance(spec, ValueColumn):
+            sources[field.name] = sql_literal(spec.value)
+        elif isinstance(spec, ExprColumn):
+            refs = expression_columns(spec.expr, f"columns.{field.name}")
+            absent = sorted(r for r in refs if resolver.find(r) is None)
+            if absent:
+                missing.append((field.name, "the expression uses " + ", ".join(repr(a) for a in absent)))
+                continue
+            used.update(r.lower() for r in refs)
+            sources[field.name] = spec.expr
+        elif isinstance(spec, str):
+            col = resolver.find(spec)
+            if col is None:
+                missing.append((field.name, f"mapped from column '{spec}'"))
+                continue
+            used.add(col.lower())
+            sources[field.name] = quote_ident(col)
+        else:
+            col = resolver.find(field.name)
+            if col is not None:
+                used.add(col.lower())
+                sources[field.name] = quote_ident(col)
+            elif field.required:
+                missing.append((field.name, f"no column '{field.name}' and no mapping in `columns:`"))
+            else:
+                sources[field.name] = None
+    if missing:
+        name, why = missing[0]
+        raise ContractError(
+            f"missing_column:{name}: required column not found ({why}); file columns: " + ", ".join(raw_columns),
+            file=file,
+            field=name,
+            hint=f"map it in the source's `columns:` (e.g. {name}: <raw column>) or fix the export",
+        )
+    mapped = frozenset(f for f, s in sources.items() if s is not None)
+
+    # 2. the row key
+    if source.key:
+        key = tuple(source.key)
+    elif "transaction_id" in mapped and "line_no" in mapped:
+        key = ("transaction_id", "line_no")
+    else:
+        key = tuple(f.name for f in FIELDS if f.name in mapped)
+    for k in key:
+        if k not in mapped:
+            raise ContractError(
+                f"key field '{k}' is not mapped", file=file, field=k,
+                hint="map it in `columns:` or change `key:`",
+            )
+
+    tz_default = config.source_timezone(source)
+    if source.store_timezones:
+        cases = " ".join(
+            f"WHEN {sql_literal(s)} THEN {sql_literal(tz)}" for s, tz in source.store_timezones.items()
+        )
+        tz_expr = f"CASE store_id__t {cases} ELSE {sql_literal(tz_default)} END"
+    else:
+        tz_expr = sql_literal(tz_default)
+
+    # 3. text values, then typed values under the canonical names
+    text_cols: list[str] = []
+    typed_cols: list[str] = []
+    for field in FIELDS:
+        src = sources[field.name]
+        t = f"{field.name}__t"
+        text_cols.append(f"CAST({field.default or 'NULL'} AS VARCHAR) AS {t}" if src is None else f"{_text(src)} AS {t}")
+        if field.kind == "text":
+            typed_cols.append(f"{t} AS {field.name}")
+        elif field.kind in ("money", "quantity"):
+            typed_cols.append(f"TRY_CAST({_number(t, source)} AS DECIMAL(18,4)) AS {field.name}")
+        else:
+            typed_cols.append(f"{_local_time(t, field.name, source)} AS {field.name}__local")
+
+    # 4. reason bits
+    reasons: list[str] = []
+    checks: list[str] = []
+
+    def check(code: str, condition: str) -> None:
+        reasons.append(code)
+        checks.append(condition)
+
+    check("bad_timestamp", "sold_at__t IS NOT NULL AND sold_at__local IS NULL")
+    numeric = [f.name for f in FIELDS if f.kind in ("money", "quantity") and f.name in mapped]
+    check("bad_number", " OR ".join(f"({n}__t IS NOT NULL AND {n} IS NULL)" for n in numeric))
+    for name in dict.fromkeys([*REQUIRED_FIELDS, *key]):
+        check(f"missing_value:{name}", f"{name}__t IS NULL")
+    check("negative_price", "unit_price < 0")
+    check("zero_quantity", "quantity = 0")
+    if "discount" in mapped:
+        check("discount_exceeds_amount", "discount < 0 OR discount > abs(quantity * unit_price)")
+    if "unit_cost" in mapped:
+        check("negative_cost", "unit_cost < 0")
+    reporting = sql_literal(config.currency.upper())
+    if "currency" in mapped:
+        other = "__fx.rate" if rates_view else "NULL"
+        fx_sql = f"CAST(CASE WHEN n.currency IS NULL OR upper(n.currency) = {reporting} THEN 1 ELSE {other} END AS DECIMAL(18,8))"
+        check("missing_value:fx_rate", "fx_rate IS NULL")
+    else:
+        fx_sql = "CAST(1 AS DECIMAL(18,8))"
+    fx_join = (
+        f"LEFT JOIN {rates_view} __fx ON __fx.currency = upper(n.currency) AND __fx.date = n.sale_date"
+        if rates_view and "currency" in mapped
+        else ""
+    )
+    for rule in source.rules:
+        expression_columns(rule.check, f"rules.{rule.name}")
+        check(f"rule:{rule.name}", f"NOT coalesce(({rule.check}), false)")
+    if len(reasons) > 62:
+        raise ContractError("too many rules: at most 45 per source", key="rules")
+    mask = " | ".join(f"(CASE WHEN {c} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(checks))
+
+    # 5. row identity and content
+    if len(key) == 1:
+        key_sql = f"coalesce(CAST({key[0]} AS VARCHAR), '')"
+    else:
+        parts = ", ".join(f"coalesce(CAST({k} AS VARCHAR), chr(0))" for k in key)
+        key_sql = f"concat_ws({KEY_SEPARATOR}, {parts})"
+    hash_sql = "hash(" + ", ".join([f.name for f in FIELDS] + ["fx_rate"]) + ")"
+
+    # Lookups are joined in order; a later one may join on columns an earlier one added.
+    joined = f"SELECT * FROM {raw_view}"
+    for i, lk in enumerate(lookups):
+        alias = f"__lk{i}"
+        on = " AND ".join(
+            f"__prev.{quote_ident(resolver.find(left) or left)} = {alias}.{quote_ident(right)}"
+            for left, right in zip(lk.left, lk.right, strict=True)
+        )
+        added = "".join(
+            f", {alias}.{quote_ident(src)} AS {quote_ident(dst)}"
+            for src, dst in zip(lk.source_columns, lk.columns, strict=True)
+        )
+        joined = f"SELECT __prev.*{added} FROM ({joined}) __prev LEFT JOIN {lk.view} {alias} ON {on}"
+
+    canonical = ", ".join(f.name for f in FIELDS)
+    sql = f"""
+WITH joined AS ({joined}),
+texts AS (SELECT _row, {", ".join(text_cols)} FROM joined),
+typed AS (SELECT *, {", ".join(typed_cols)} FROM (SELECT *, {tz_expr} AS __tz FROM texts)),
+named AS (
+  SELECT * EXCLUDE (__tz), timezone(__tz, sold_at__local) AS sold_at, CAST(sold_at__local AS DATE) AS sale_date
+  FROM typed
+),
+priced AS (SELECT n.*, {fx_sql} AS fx_rate FROM named n {fx_join})
+SELECT _row, {canonical}, sale_date, fx_rate,
+  CAST((quantity * unit_price - coalesce(discount, 0)) * fx_rate AS DECIMAL(38,10)) AS line_revenue,
+  CAST(quantity * unit_cost * fx_rate AS DECIMAL(38,10)) AS line_cost,
+  {key_sql} AS row_key,
+  {hash_sql} AS row_hash,
+  CAST({mask} AS BIGINT) AS mask
+FROM priced
+"""
+    raw_lower = {c.lower() for c in raw_columns}
+    unused = tuple(c for c in raw_columns if c.lower() not in used and c.lower() in raw_lower)
+    return CompiledContract(
+        sql=sql,
+        reasons=tuple(reasons),
+        mapped=mapped,
+        key=key,
+        unused_columns=unused,
+        fingerprint=contract_fingerprint(source, config),
+    )
+
+
+__all__ = ["CANONICAL_FIELDS", "CompiledContract", "LookupView", "compile_contract", "quote_ident", "sql_literal"]

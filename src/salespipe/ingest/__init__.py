@@ -1,0 +1,1 @@
+"""Ingestion: read a landed file, apply its contract, and load it in one transaction."""

@@ -1,0 +1,71 @@
+"""The DuckDB warehouse: one embedded database file, opened by one writing process.
+
+Capabilities are declared here and read by shared code; nothing else tests which
+engine it runs on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from salespipe.errors import WarehouseError
+from salespipe.warehouse.schema import DDL, SCHEMA_VERSION
+
+
+@dataclass
+class DuckDBWarehouse:
+    """An open DuckDB warehouse."""
+
+    path: Path
+    con: duckdb.DuckDBPyConnection
+    read_only: bool
+
+    name = "duckdb"
+    # Contracts are compiled to DuckDB SQL and staged in the warehouse connection itself.
+    stages_in_place = True
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> DuckDBWarehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _lock_message(path: Path, exc: Exception) -> WarehouseError:
+    pid = re.search(r"PID (\d+)", str(exc))
+    holder = f" (PID {pid.group(1)})" if pid else ""
+    return WarehouseError(
+        f"the warehouse {path} is in use by another process{holder}",
+        hint="wait for the running `salespipe run` to finish, or stop it; readers use the published snapshot",
+    )
+
+
+def open_duckdb(path: Path, *, read_only: bool = False, memory_limit: str | None = None) -> DuckDBWarehouse:
+    if read_only and not path.exists():
+        raise WarehouseError(
+            f"no warehouse at {path}", hint="run `salespipe run` first to load some files"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise _lock_message(path, exc) from None
+        raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if not read_only:
+        for statement in DDL:
+            con.execute(statement)
+        con.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
+        )
+    return DuckDBWarehouse(path=path, con=con, read_only=read_only)
