@@ -24,7 +24,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-quarantine_app = typer.Typer(help="Inspect, export and replay quarantined rows.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Inspect, export and replay quarantined rows.", no_args_is_help=True
+)
 app.add_typer(quarantine_app, name="quarantine")
 
 
@@ -44,8 +46,16 @@ state = State()
 
 @app.callback()
 def main_options(
-    config: Annotated[str | None, typer.Option("--config", "-c", help="Path to salespipe.yaml.",
-                                               envvar="SALESPIPE_CONFIG", show_envvar=True)] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Path to salespipe.yaml.",
+            envvar="SALESPIPE_CONFIG",
+            show_envvar=True,
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     state.config_path = config
@@ -56,7 +66,9 @@ def main_options(
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to create the project in.")] = Path("."),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing salespipe.yaml.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing salespipe.yaml.")
+    ] = False,
 ) -> None:
     """Create salespipe.yaml and the landing folder."""
     from salespipe.config.starter import write_starter
@@ -64,23 +76,33 @@ def init(
     created = write_starter(directory, force=force)
     for path in created:
         console.print(f"created {path}")
-    console.print(f"next: salespipe generate --out {directory / 'landing' / 'pos'} && "
-                  f"salespipe --config {created[0]} run")
+    console.print(
+        f"next: salespipe generate --out {directory / 'landing' / 'pos'} && "
+        f"salespipe --config {created[0]} run"
+    )
 
 
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files to.")],
     days: Annotated[int, typer.Option(help="Number of days.")] = 90,
-    rows_per_day: Annotated[int, typer.Option("--rows-per-day", help="Average lines per day.")] = 2000,
+    rows_per_day: Annotated[
+        int, typer.Option("--rows-per-day", help="Average lines per day.")
+    ] = 2000,
     start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2025-01-01",
     stores: Annotated[int, typer.Option(help="Number of stores.")] = 8,
     products: Annotated[int, typer.Option(help="Number of products.")] = 400,
     customers: Annotated[int, typer.Option(help="Number of customers.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 42,
-    dirty_rate: Annotated[float, typer.Option("--dirty-rate", help="Fraction of defective lines.")] = 0.0,
-    format: Annotated[str, typer.Option("--format", help="csv, tsv, parquet, jsonl or xlsx.")] = "csv",
-    split: Annotated[str, typer.Option(help="'day' (a file per day) or 'none' (one file).")] = "day",
+    dirty_rate: Annotated[
+        float, typer.Option("--dirty-rate", help="Fraction of defective lines.")
+    ] = 0.0,
+    format: Annotated[
+        str, typer.Option("--format", help="csv, tsv, parquet, jsonl or xlsx.")
+    ] = "csv",
+    split: Annotated[
+        str, typer.Option(help="'day' (a file per day) or 'none' (one file).")
+    ] = "day",
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Write realistic synthetic sales exports (deterministic by seed)."""
@@ -91,20 +113,40 @@ def generate(
     except ValueError:
         raise UsageError(f"--start {start!r} is not a date", hint="use YYYY-MM-DD") from None
     try:
-        options = GenerateOptions(out=out, days=days, rows_per_day=rows_per_day, start=first, stores=stores,
-                                  products=products, customers=customers, seed=seed, dirty_rate=dirty_rate,
-                                  format=format, split=split)
+        options = GenerateOptions(
+            out=out,
+            days=days,
+            rows_per_day=rows_per_day,
+            start=first,
+            stores=stores,
+            products=products,
+            customers=customers,
+            seed=seed,
+            dirty_rate=dirty_rate,
+            format=format,
+            split=split,
+        )
         report = generate_sales(options)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if json_out:
-        print_json({"files": [str(f) for f in report.files], "rows": report.rows,
-                    "defects": report.defects, "seconds": round(report.seconds, 3)})
+        print_json(
+            {
+                "files": [str(f) for f in report.files],
+                "rows": report.rows,
+                "defects": report.defects,
+                "seconds": round(report.seconds, 3),
+            }
+        )
         return
-    console.print(f"wrote {report.rows:,} lines in {len(report.files)} file(s) to {out} "
-                  f"in {report.seconds:.2f}s")
+    console.print(
+        f"wrote {report.rows:,} lines in {len(report.files)} file(s) to {out} "
+        f"in {report.seconds:.2f}s"
+    )
     if report.defects:
-        console.print("injected defects: " + ", ".join(f"{k}={v}" for k, v in sorted(report.defects.items())))
+        console.print(
+            "injected defects: " + ", ".join(f"{k}={v}" for k, v in sorted(report.defects.items()))
+        )
 
 
 @app.command()
@@ -139,9 +181,16 @@ def _print_run(data: dict[str, Any]) -> None:
     for f in data["files"]:
         status = f["status"]
         style = {"loaded": "green", "skipped": "dim", "rejected": "red", "failed": "red"}[status]
-        table.add_row(Path(f["uri"]).name, f"[{style}]{status}[/]", f"{f['rows_in']:,}", f"{f['rows_loaded']:,}",
-                      f"{f['rows_updated']:,}", f"{f['rows_quarantined']:,}", f"{f['rows_duplicate']:,}",
-                      f"{f['seconds']:.2f}")
+        table.add_row(
+            Path(f["uri"]).name,
+            f"[{style}]{status}[/]",
+            f"{f['rows_in']:,}",
+            f"{f['rows_loaded']:,}",
+            f"{f['rows_updated']:,}",
+            f"{f['rows_quarantined']:,}",
+            f"{f['rows_duplicate']:,}",
+            f"{f['seconds']:.2f}",
+        )
     console.print(table)
     t = data["totals"]
     console.print(
@@ -150,10 +199,15 @@ def _print_run(data: dict[str, Any]) -> None:
         f"{t['rows_updated']:,} + quarantined {t['rows_quarantined']:,} + duplicate {t['rows_duplicate']:,}"
     )
     if t["reasons"]:
-        console.print("quarantine reasons: " + ", ".join(f"{k}={v:,}" for k, v in sorted(t["reasons"].items())))
+        console.print(
+            "quarantine reasons: "
+            + ", ".join(f"{k}={v:,}" for k, v in sorted(t["reasons"].items()))
+        )
     for f in data["files"]:
         if f["status"] in ("rejected", "failed"):
-            err_console.print(f"[red]{f['uri']}: {f['error']}[/]" + (f" ({f['hint']})" if f["hint"] else ""))
+            err_console.print(
+                f"[red]{f['uri']}: {f['error']}[/]" + (f" ({f['hint']})" if f["hint"] else "")
+            )
     if t["rows_quarantined"]:
         console.print("see the rows: salespipe quarantine list")
 
@@ -173,15 +227,37 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     from rich.table import Table
 
     console.print(f"warehouse: {data['warehouse']}")
-    console.print(f"fact rows: {data['fact_rows']:,}  dates: {data['first_date']} .. {data['last_date']}  "
-                  f"open quarantine rows: {data['quarantine_open']:,}")
+    console.print(
+        f"fact rows: {data['fact_rows']:,}  dates: {data['first_date']} .. {data['last_date']}  "
+        f"open quarantine rows: {data['quarantine_open']:,}"
+    )
     table = Table(title="files")
-    for col in ("id", "source", "file", "status", "in", "loaded", "updated", "quarantined", "duplicate", "ok"):
+    for col in (
+        "id",
+        "source",
+        "file",
+        "status",
+        "in",
+        "loaded",
+        "updated",
+        "quarantined",
+        "duplicate",
+        "ok",
+    ):
         table.add_column(col)
     for f in data["files"]:
-        table.add_row(str(f["file_id"]), f["source"], f["name"], f["status"], f"{f['rows_in']:,}",
-                      f"{f['rows_loaded']:,}", f"{f['rows_updated']:,}", f"{f['rows_quarantined']:,}",
-                      f"{f['rows_duplicate']:,}", "yes" if f["reconciles"] else "[red]NO[/]")
+        table.add_row(
+            str(f["file_id"]),
+            f["source"],
+            f["name"],
+            f["status"],
+            f"{f['rows_in']:,}",
+            f"{f['rows_loaded']:,}",
+            f"{f['rows_updated']:,}",
+            f"{f['rows_quarantined']:,}",
+            f"{f['rows_duplicate']:,}",
+            "yes" if f["reconciles"] else "[red]NO[/]",
+        )
     console.print(table)
 
 
@@ -196,8 +272,12 @@ def _parse_date(value: str | None, name: str) -> date | None:
 
 @app.command()
 def kpi(
-    date_from: Annotated[str | None, typer.Option("--from", help="First business day, YYYY-MM-DD.")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="Last business day, YYYY-MM-DD.")] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First business day, YYYY-MM-DD.")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last business day, YYYY-MM-DD.")
+    ] = None,
     store: Annotated[str | None, typer.Option(help="Only this store_id.")] = None,
     region: Annotated[str | None, typer.Option(help="Only stores of this region.")] = None,
     category: Annotated[str | None, typer.Option(help="Only products of this category.")] = None,
@@ -207,7 +287,9 @@ def kpi(
     from salespipe.query.kpis import KpiFilter, compute_kpis, to_output
     from salespipe.warehouse import open_warehouse
 
-    flt = KpiFilter(_parse_date(date_from, "--from"), _parse_date(date_to, "--to"), store, region, category)
+    flt = KpiFilter(
+        _parse_date(date_from, "--from"), _parse_date(date_to, "--to"), store, region, category
+    )
     if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
         raise UsageError("--from is after --to")
     config = state.config()
@@ -216,16 +298,36 @@ def kpi(
     if json_out:
         print_json(out)
         return
-    labels = {"net_sales": "net sales", "gross_sales": "gross sales", "returns_value": "returns",
-              "orders": "orders", "average_order_value": "average order value", "units_sold": "units sold",
-              "net_units": "net units", "active_stores": "active stores", "cost": "cost", "profit": "profit",
-              "margin_pct": "margin %"}
+    labels = {
+        "net_sales": "net sales",
+        "gross_sales": "gross sales",
+        "returns_value": "returns",
+        "orders": "orders",
+        "average_order_value": "average order value",
+        "units_sold": "units sold",
+        "net_units": "net units",
+        "active_stores": "active stores",
+        "cost": "cost",
+        "profit": "profit",
+        "margin_pct": "margin %",
+    }
     console.print(f"period {out['from']} .. {out['to']} ({config.currency})")
     for key, label in labels.items():
         value = out[key]
-        shown = fmt_money(value) if key in ("net_sales", "gross_sales", "returns_value", "average_order_value",
-                                            "cost", "profit", "margin_pct") else (
-            f"{value:,}" if value is not None else "—")
+        shown = (
+            fmt_money(value)
+            if key
+            in (
+                "net_sales",
+                "gross_sales",
+                "returns_value",
+                "average_order_value",
+                "cost",
+                "profit",
+                "margin_pct",
+            )
+            else (f"{value:,}" if value is not None else "—")
+        )
         console.print(f"  {label:<22}{shown:>20}")
 
 
@@ -233,7 +335,9 @@ def kpi(
 def quarantine_list(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     reason: Annotated[str | None, typer.Option(help="Only rows with this reason code.")] = None,
-    file: Annotated[str | None, typer.Option(help="Only rows of files whose name contains this.")] = None,
+    file: Annotated[
+        str | None, typer.Option(help="Only rows of files whose name contains this.")
+    ] = None,
     all_states: Annotated[bool, typer.Option("--all", help="Include replayed rows.")] = False,
     limit: Annotated[int, typer.Option(help="At most this many rows (0 = all).")] = 50,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -243,8 +347,14 @@ def quarantine_list(
     from salespipe.warehouse import open_warehouse
 
     with open_warehouse(state.config(), read_only=True) as wh:
-        rows = quarantine_rows(wh.con, source=source, reason=reason, file=file, include_replayed=all_states,
-                               limit=limit or None)
+        rows = quarantine_rows(
+            wh.con,
+            source=source,
+            reason=reason,
+            file=file,
+            include_replayed=all_states,
+            limit=limit or None,
+        )
     if json_out:
         print_json(rows)
         return
@@ -252,7 +362,9 @@ def quarantine_list(
         console.print("no quarantined rows")
         return
     for r in rows:
-        console.print(f"[bold]{r['file']}[/]:{r['line']} [red]{', '.join(r['reasons'])}[/] {r['state']}")
+        console.print(
+            f"[bold]{r['file']}[/]:{r['line']} [red]{', '.join(r['reasons'])}[/] {r['state']}"
+        )
         console.print("   " + ", ".join(f"{k}={v!r}" for k, v in r["raw"].items()), highlight=False)
 
 

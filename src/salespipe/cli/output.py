@@ -21,7 +21,10 @@ class _Encoder(json.JSONEncoder):
     def default(self, o: Any) -> Any:
         if isinstance(o, Decimal):
             # Amounts are quantized to cents before output; a float prints them exactly.
-            return int(o) if o == o.to_integral_value() and o.as_tuple().exponent >= 0 else float(o)
+            exponent = o.as_tuple().exponent
+            if isinstance(exponent, int) and exponent >= 0:
+                return int(o)
+            return float(o)
         if isinstance(o, datetime | date):
             return o.isoformat()
         return super().default(o)
@@ -49,8 +52,12 @@ def file_progress(enabled: bool) -> Iterator[Any]:
         yield None
         return
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
     ) as progress:
         task = progress.add_task("loading", total=None)
 

@@ -52,7 +52,10 @@ def _to_python(node: yaml.Node, loc: Loc, lines: dict[Loc, int], file: str) -> A
             key = key_node.value
             if key in out:
                 raise ConfigError(
-                    f"key '{key}' appears twice", file=file, line=key_node.start_mark.line + 1, key=key
+                    f"key '{key}' appears twice",
+                    file=file,
+                    line=key_node.start_mark.line + 1,
+                    key=key,
                 )
             out[key] = _to_python(value_node, (*loc, key), lines, file)
             lines[(*loc, key)] = key_node.start_mark.line + 1
@@ -60,7 +63,9 @@ def _to_python(node: yaml.Node, loc: Loc, lines: dict[Loc, int], file: str) -> A
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(item, (*loc, i), lines, file) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
-    value = yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+    value = (
+        yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+    )
     if isinstance(value, str) and value.startswith("env:"):
         name = value[4:]
         if name not in os.environ:
@@ -90,7 +95,9 @@ def _line_for(loc: Loc, lines: dict[Loc, int]) -> int | None:
     return lines.get(())
 
 
-def parse_config(text: str, *, file: str = "salespipe.yaml", base_dir: Path | None = None) -> Config:
+def parse_config(
+    text: str, *, file: str = "salespipe.yaml", base_dir: Path | None = None
+) -> Config:
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
@@ -119,7 +126,9 @@ def _translate(exc: ValidationError, lines: dict[Loc, int], file: str) -> Config
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper()))
         # pydantic adds the union member to loc ("str", "ExprColumn"); drop those parts
-        loc = tuple(p for p in loc if p not in ("str", "int", "float", "bool", "list[str]", "dict[str,str]"))
+        loc = tuple(
+            p for p in loc if p not in ("str", "int", "float", "bool", "list[str]", "dict[str,str]")
+        )
         key = _dotted(loc) or "(top level)"
         line = _line_for(loc, lines)
         if err["type"] == "extra_forbidden":

@@ -38,7 +38,9 @@ class ReadOptions(Strict):
 
     delimiter: str | None = Field(None, description="Field separator; default ',' (tab for tsv).")
     quote: str | None = Field(None, description="Quote character; default '\"'.")
-    escape: str | None = Field(None, description="Escape character inside quotes; default the quote.")
+    escape: str | None = Field(
+        None, description="Escape character inside quotes; default the quote."
+    )
     encoding: str = Field("utf-8", description="utf-8 (a BOM is skipped), latin-1 or utf-16.")
     decimal: str = Field(".", description="Decimal separator of numbers: '.' or ','.")
     thousands: str | None = Field(
@@ -74,7 +76,9 @@ ColumnSpec = Annotated[str | ExprColumn | ValueColumn, Field(union_mode="left_to
 
 
 class Lookup(Strict):
-    file: Path = Field(description="Reference file (csv/tsv/parquet/jsonl/xlsx), relative to the config.")
+    file: Path = Field(
+        description="Reference file (csv/tsv/parquet/jsonl/xlsx), relative to the config."
+    )
     on: str | list[str] | dict[str, str] = Field(
         description="Join column(s): a name present on both sides, a list of them, or {left: right}."
     )
@@ -111,11 +115,14 @@ class Source(Strict):
     key: list[str] | None = Field(
         None, description="Fields that identify a row; default transaction_id+line_no, else all."
     )
-    lookups: list[Lookup] = Field(default_factory=list, description="Reference files joined in order.")
+    lookups: list[Lookup] = Field(
+        default_factory=list, description="Reference files joined in order."
+    )
     rules: list[Rule] = Field(default_factory=list, description="Extra row rules.")
     archive: str | None = Field(None, description="Folder that loaded files move to.")
     failed: str | None = Field(
-        None, description="Folder that rejected files move to; default 'failed/' when archive is set."
+        None,
+        description="Folder that rejected files move to; default 'failed/' when archive is set.",
     )
     timezone: str | None = Field(None, description="Time zone of this source's local times.")
     store_timezones: dict[str, str] = Field(
@@ -147,8 +154,7 @@ class Source(Strict):
         for name in value:
             if name not in CANONICAL_FIELDS:
                 raise ValueError(
-                    f"'{name}' is not a canonical field; use one of: "
-                    + ", ".join(CANONICAL_FIELDS)
+                    f"'{name}' is not a canonical field; use one of: " + ", ".join(CANONICAL_FIELDS)
                 )
         return value
 
@@ -165,7 +171,9 @@ class Source(Strict):
 
 
 class S3Settings(Strict):
-    endpoint_url: str | None = Field(None, description="S3 endpoint (MinIO, R2, moto); default AWS.")
+    endpoint_url: str | None = Field(
+        None, description="S3 endpoint (MinIO, R2, moto); default AWS."
+    )
     region: str | None = Field(None, description="Region name.")
     access_key_id: str | None = Field(None, description="Access key (use env:NAME).")
     secret_access_key: str | None = Field(None, description="Secret key (use env:NAME).")

@@ -22,9 +22,16 @@ class CanonicalField:
 
 
 FIELDS: tuple[CanonicalField, ...] = (
-    CanonicalField("transaction_id", "text", description="Order, invoice or receipt id; order KPIs need it."),
+    CanonicalField(
+        "transaction_id", "text", description="Order, invoice or receipt id; order KPIs need it."
+    ),
     CanonicalField("line_no", "text", description="Line within the transaction."),
-    CanonicalField("sold_at", "timestamp", required=True, description="When the sale happened; a date alone is allowed."),
+    CanonicalField(
+        "sold_at",
+        "timestamp",
+        required=True,
+        description="When the sale happened; a date alone is allowed.",
+    ),
     CanonicalField("store_id", "text", default="'ALL'", description="Store; defaults to ALL."),
     CanonicalField("store_name", "text"),
     CanonicalField("city", "text"),
@@ -35,9 +42,16 @@ FIELDS: tuple[CanonicalField, ...] = (
     CanonicalField("category", "text"),
     CanonicalField("subcategory", "text"),
     CanonicalField("brand", "text"),
-    CanonicalField("quantity", "quantity", required=True, description="Negative = return; zero is invalid."),
+    CanonicalField(
+        "quantity", "quantity", required=True, description="Negative = return; zero is invalid."
+    ),
     CanonicalField("unit_price", "money", required=True, description=">= 0."),
-    CanonicalField("discount", "money", default="0", description="Line amount, 0 <= discount <= abs(quantity*unit_price)."),
+    CanonicalField(
+        "discount",
+        "money",
+        default="0",
+        description="Line amount, 0 <= discount <= abs(quantity*unit_price).",
+    ),
     CanonicalField("unit_cost", "money", description=">= 0; enables profit and margin."),
     CanonicalField("customer_id", "text"),
     CanonicalField("customer_name", "text"),

@@ -20,6 +20,8 @@ from salespipe.contract.canonical import CANONICAL_FIELDS, FIELDS, REQUIRED_FIEL
 from salespipe.errors import ContractError
 
 KEY_SEPARATOR = "chr(31)"
+# Wide enough that no valid DECIMAL(18,4) quantity times price can overflow.
+AMOUNT = "CAST(quantity AS DECIMAL(38,4)) * unit_price"
 TIME_WITH_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"
 
 
@@ -52,6 +54,7 @@ class LookupView:
 @dataclass(frozen=True)
 class CompiledContract:
     sql: str
+    numbered: bool  # the SELECT yields `_row`; otherwise rows are numbered by rowid
     reasons: tuple[str, ...]
     mapped: frozenset[str]
     key: tuple[str, ...]
@@ -61,14 +64,16 @@ class CompiledContract:
     def reason_sql(self, mask: str = "mask") -> str:
         """SQL listing the reason codes of a mask as a VARCHAR[]."""
         parts = ", ".join(
-            f"CASE WHEN ({mask} & {1 << i}) <> 0 THEN {sql_literal(r)} END" for i, r in enumerate(self.reasons)
+            f"CASE WHEN ({mask} & {1 << i}) <> 0 THEN {sql_literal(r)} END"
+            for i, r in enumerate(self.reasons)
         )
         return f"list_filter([{parts}], lambda x: x IS NOT NULL)"
 
 
 def contract_fingerprint(source: Source, config: Config) -> str:
     payload = json.dumps(
-        [source.model_dump(mode="json"), config.timezone, config.currency, str(config.rates)], sort_keys=True
+        [source.model_dump(mode="json"), config.timezone, config.currency, str(config.rates)],
+        sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -136,7 +141,11 @@ def compile_contract(
     lookups: Sequence[LookupView] = (),
     rates_view: str | None = None,
     file: str | None = None,
+    scan_view: str | None = None,
 ) -> CompiledContract:
+    """Compile a contract. With `scan_view` (a scan in file order, without `_row`) and no joins,
+    the SELECT omits `_row`: the caller materialises it and numbers rows by their rowid, which
+    saves a window over the whole file."""
     available = list(raw_columns) + [c for lk in lookups for c in lk.columns]
     resolver = _Resolver(available)
     used: set[str] = set()
@@ -154,7 +163,9 @@ def compile_contract(
             refs = expression_columns(spec.expr, f"columns.{field.name}")
             absent = sorted(r for r in refs if resolver.find(r) is None)
             if absent:
-                missing.append((field.name, "the expression uses " + ", ".join(repr(a) for a in absent)))
+                missing.append(
+                    (field.name, "the expression uses " + ", ".join(repr(a) for a in absent))
+                )
                 continue
             used.update(r.lower() for r in refs)
             sources[field.name] = spec.expr
@@ -171,13 +182,16 @@ def compile_contract(
                 used.add(col.lower())
                 sources[field.name] = quote_ident(col)
             elif field.required:
-                missing.append((field.name, f"no column '{field.name}' and no mapping in `columns:`"))
+                missing.append(
+                    (field.name, f"no column '{field.name}' and no mapping in `columns:`")
+                )
             else:
                 sources[field.name] = None
     if missing:
         name, why = missing[0]
         raise ContractError(
-            f"missing_column:{name}: required column not found ({why}); file columns: " + ", ".join(raw_columns),
+            f"missing_column:{name}: required column not found ({why}); file columns: "
+            + ", ".join(raw_columns),
             file=file,
             field=name,
             hint=f"map it in the source's `columns:` (e.g. {name}: <raw column>) or fix the export",
@@ -194,14 +208,17 @@ def compile_contract(
     for k in key:
         if k not in mapped:
             raise ContractError(
-                f"key field '{k}' is not mapped", file=file, field=k,
+                f"key field '{k}' is not mapped",
+                file=file,
+                field=k,
                 hint="map it in `columns:` or change `key:`",
             )
 
     tz_default = config.source_timezone(source)
     if source.store_timezones:
         cases = " ".join(
-            f"WHEN {sql_literal(s)} THEN {sql_literal(tz)}" for s, tz in source.store_timezones.items()
+            f"WHEN {sql_literal(s)} THEN {sql_literal(tz)}"
+            for s, tz in source.store_timezones.items()
         )
         tz_expr = f"CASE store_id__t {cases} ELSE {sql_literal(tz_default)} END"
     else:
@@ -213,7 +230,11 @@ def compile_contract(
     for field in FIELDS:
         src = sources[field.name]
         t = f"{field.name}__t"
-        text_cols.append(f"CAST({field.default or 'NULL'} AS VARCHAR) AS {t}" if src is None else f"{_text(src)} AS {t}")
+        text_cols.append(
+            f"CAST({field.default or 'NULL'} AS VARCHAR) AS {t}"
+            if src is None
+            else f"{_text(src)} AS {t}"
+        )
         if field.kind == "text":
             typed_cols.append(f"{t} AS {field.name}")
         elif field.kind in ("money", "quantity"):
@@ -237,7 +258,7 @@ def compile_contract(
     check("negative_price", "unit_price < 0")
     check("zero_quantity", "quantity = 0")
     if "discount" in mapped:
-        check("discount_exceeds_amount", "discount < 0 OR discount > abs(quantity * unit_price)")
+        check("discount_exceeds_amount", f"discount < 0 OR discount > abs({AMOUNT})")
     if "unit_cost" in mapped:
         check("negative_cost", "unit_cost < 0")
     reporting = sql_literal(config.currency.upper())
@@ -279,21 +300,29 @@ def compile_contract(
             f", {alias}.{quote_ident(src)} AS {quote_ident(dst)}"
             for src, dst in zip(lk.source_columns, lk.columns, strict=True)
         )
-        joined = f"SELECT __prev.*{added} FROM ({joined}) __prev LEFT JOIN {lk.view} {alias} ON {on}"
+        joined = (
+            f"SELECT __prev.*{added} FROM ({joined}) __prev LEFT JOIN {lk.view} {alias} ON {on}"
+        )
 
+    unordered = bool(lookups) or bool(fx_join)
+    if scan_view and not unordered:
+        joined, row = f"SELECT * FROM {scan_view}", ""
+    else:
+        row = "_row, "
     canonical = ", ".join(f.name for f in FIELDS)
+    fx_mult = " * fx_rate" if "currency" in mapped else ""
     sql = f"""
 WITH joined AS ({joined}),
-texts AS (SELECT _row, {", ".join(text_cols)} FROM joined),
+texts AS (SELECT {row}{", ".join(text_cols)} FROM joined),
 typed AS (SELECT *, {", ".join(typed_cols)} FROM (SELECT *, {tz_expr} AS __tz FROM texts)),
 named AS (
   SELECT * EXCLUDE (__tz), timezone(__tz, sold_at__local) AS sold_at, CAST(sold_at__local AS DATE) AS sale_date
   FROM typed
 ),
 priced AS (SELECT n.*, {fx_sql} AS fx_rate FROM named n {fx_join})
-SELECT _row, {canonical}, sale_date, fx_rate,
-  CAST((quantity * unit_price - coalesce(discount, 0)) * fx_rate AS DECIMAL(38,10)) AS line_revenue,
-  CAST(quantity * unit_cost * fx_rate AS DECIMAL(38,10)) AS line_cost,
+SELECT {row}{canonical}, sale_date, fx_rate,
+  CAST(({AMOUNT} - coalesce(discount, 0)){fx_mult} AS DECIMAL(38,10)) AS line_revenue,
+  CAST(CAST(quantity AS DECIMAL(38,4)) * unit_cost{fx_mult} AS DECIMAL(38,10)) AS line_cost,
   {key_sql} AS row_key,
   {hash_sql} AS row_hash,
   CAST({mask} AS BIGINT) AS mask
@@ -303,6 +332,7 @@ FROM priced
     unused = tuple(c for c in raw_columns if c.lower() not in used and c.lower() in raw_lower)
     return CompiledContract(
         sql=sql,
+        numbered=bool(row),
         reasons=tuple(reasons),
         mapped=mapped,
         key=key,
@@ -311,4 +341,11 @@ FROM priced
     )
 
 
-__all__ = ["CANONICAL_FIELDS", "CompiledContract", "LookupView", "compile_contract", "quote_ident", "sql_literal"]
+__all__ = [
+    "CANONICAL_FIELDS",
+    "CompiledContract",
+    "LookupView",
+    "compile_contract",
+    "quote_ident",
+    "sql_literal",
+]

@@ -7,6 +7,7 @@ leaves none or all of the file, and the next run completes the work.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -16,7 +17,12 @@ import pyarrow as pa
 
 from salespipe.config.model import Config, Source
 from salespipe.contract.canonical import DUPLICATE_KEY
-from salespipe.contract.compile import CompiledContract, compile_contract, contract_fingerprint, quote_ident
+from salespipe.contract.compile import (
+    CompiledContract,
+    compile_contract,
+    contract_fingerprint,
+    quote_ident,
+)
 from salespipe.errors import ContractError, ReadError, SalespipeError
 from salespipe.ingest.lookups import prepare_lookups
 from salespipe.ingest.readers import RawFile, collect_rejects, detect_format, open_raw
@@ -24,9 +30,10 @@ from salespipe.ingest.results import FileResult
 from salespipe.landing.local import LandedFile
 from salespipe.warehouse import Warehouse
 from salespipe.warehouse.schema import DIMENSIONS, FACT_COLUMNS
+from salespipe.warehouse.sql import first_row
 
 MALFORMED = "malformed_row"
-TEMP_TABLES = ("_staged", "_dups", "_match", "_qlines")
+TEMP_TABLES = ("_dups", "_match", "_qlines", "_staged_t")
 
 
 @dataclass
@@ -40,21 +47,28 @@ class LoadContext:
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection, raw: RawFile | None) -> None:
+    con.execute("DROP VIEW IF EXISTS _staged")
     for table in TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     if raw is not None:
         raw.close()
 
 
-def previously_loaded(con: duckdb.DuckDBPyConnection, source: str, content_hash: str) -> tuple[int, str] | None:
-    row = con.execute(
-        "SELECT file_id, name FROM files WHERE source = ? AND content_hash = ? AND status = 'loaded' LIMIT 1",
-        [source, content_hash],
-    ).fetchone()
+def previously_loaded(
+    con: duckdb.DuckDBPyConnection, source: str, content_hash: str
+) -> tuple[int, str] | None:
+    row = first_row(
+        con.execute(
+            "SELECT file_id, name FROM files WHERE source = ? AND content_hash = ? AND status = 'loaded' LIMIT 1",
+            [source, content_hash],
+        )
+    )
     return (int(row[0]), str(row[1])) if row else None
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, ctx: LoadContext, landed: LandedFile) -> tuple[RawFile, CompiledContract]:
+def stage_file(
+    con: duckdb.DuckDBPyConnection, ctx: LoadContext, landed: LandedFile
+) -> tuple[RawFile, CompiledContract]:
     """Read the file and create `_staged`: typed canonical rows with a reason mask each."""
     fmt = detect_format(landed.name, ctx.source.format)
     raw = open_raw(con, landed.path, fmt, ctx.source.options, view="_raw")
@@ -68,12 +82,29 @@ def stage_file(con: duckdb.DuckDBPyConnection, ctx: LoadContext, landed: LandedF
     return raw, compiled
 
 
-def stage_raw(con: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawFile, uri: str) -> CompiledContract:
+def stage_raw(
+    con: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawFile, uri: str
+) -> CompiledContract:
     """Apply the source's contract to a raw view, creating `_staged`."""
     lookups = prepare_lookups(con, ctx.config, ctx.source, raw.columns)
-    compiled = compile_contract(ctx.source, ctx.config, raw.view, raw.columns, lookups, ctx.rates_view, uri)
+    compiled = compile_contract(
+        ctx.source,
+        ctx.config,
+        raw.view,
+        raw.columns,
+        lookups,
+        ctx.rates_view,
+        uri,
+        scan_view=raw.scan_view,
+    )
     try:
-        con.execute(f"CREATE TEMP TABLE _staged AS {compiled.sql}")
+        if compiled.numbered:
+            con.execute(f"CREATE TEMP TABLE _staged_t AS {compiled.sql}")
+            con.execute("CREATE TEMP VIEW _staged AS SELECT * FROM _staged_t")
+        else:
+            # Insertion order is preserved, so rowid + 1 is the data row of the file.
+            con.execute(f"CREATE TEMP TABLE _staged_t AS {compiled.sql}")
+            con.execute("CREATE TEMP VIEW _staged AS SELECT rowid + 1 AS _row, * FROM _staged_t")
     except duckdb.Error as exc:
         raise _explain(exc, uri, ctx.source) from None
     return compiled
@@ -82,8 +113,11 @@ def stage_raw(con: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawFile, ur
 def _explain(exc: duckdb.Error, uri: str, source: Source) -> SalespipeError:
     first = str(exc).splitlines()[0]
     if isinstance(exc, duckdb.InvalidInputException | duckdb.IOException) and "CSV" in str(exc):
-        return ReadError(f"cannot parse the file: {first}", file=uri,
-                         hint="check options.delimiter, quote, encoding and header of the source")
+        return ReadError(
+            f"cannot parse the file: {first}",
+            file=uri,
+            hint="check options.delimiter, quote, encoding and header of the source",
+        )
     return ContractError(
         f"the contract of source '{source.name}' failed on this file: {first}",
         file=uri,
@@ -91,7 +125,9 @@ def _explain(exc: duckdb.Error, uri: str, source: Source) -> SalespipeError:
     )
 
 
-def load_file(wh: Warehouse, ctx: LoadContext, landed: LandedFile, content_hash: str | None = None) -> FileResult:
+def load_file(
+    wh: Warehouse, ctx: LoadContext, landed: LandedFile, content_hash: str | None = None
+) -> FileResult:
     started = time.perf_counter()
     con = wh.con
     source = ctx.source
@@ -104,49 +140,69 @@ def load_file(wh: Warehouse, ctx: LoadContext, landed: LandedFile, content_hash:
         result.error = f"same bytes already loaded as file {earlier[0]} ({earlier[1]})"
         return result
     fingerprint = contract_fingerprint(source, ctx.config)
-    file_id = int(con.execute("SELECT nextval('file_id_seq')").fetchone()[0])  # type: ignore[index]
+    file_id = int(first_row(con.execute("SELECT nextval('file_id_seq')"))[0])  # type: ignore[index]
     result.file_id = file_id
     raw: RawFile | None = None
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM files WHERE source = ? AND content_hash = ? AND status <> 'loaded'",
-                    [source.name, content_hash])
+        # Staging touches only temp tables, so it runs before the transaction: rowids of a
+        # table created outside a transaction count rows from 0 in file order.
         raw, compiled = stage_file(con, ctx, landed)
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            "DELETE FROM files WHERE source = ? AND content_hash = ? AND status <> 'loaded'",
+            [source.name, content_hash],
+        )
         _merge(con, ctx, raw, compiled, file_id, result)
         result.unused_columns = list(compiled.unused_columns)
         result.seconds = time.perf_counter() - started
         _record_file(con, ctx, landed, content_hash, fingerprint, result, raw.columns)
         con.execute("COMMIT")
     except SalespipeError as exc:
-        con.execute("ROLLBACK")
+        _rollback(con)
         _drop_temps(con, raw)
         result.status = "rejected" if isinstance(exc, ContractError | ReadError) else "failed"
-        result.rows_in = result.rows_loaded = result.rows_updated = result.rows_quarantined = result.rows_duplicate = 0
+        result.rows_in = result.rows_loaded = result.rows_updated = result.rows_quarantined = (
+            result.rows_duplicate
+        ) = 0
         result.reasons = {}
         if isinstance(exc, ContractError) and exc.message.startswith("missing_column:"):
             result.reasons = {exc.message.split(":", 2)[0] + ":" + (exc.field or ""): 1}
         result.error = exc.message
         result.hint = exc.hint
         result.seconds = time.perf_counter() - started
-        _record_file(con, ctx, landed, content_hash, fingerprint, result, raw.columns if raw else [])
+        _record_file(
+            con, ctx, landed, content_hash, fingerprint, result, raw.columns if raw else []
+        )
         return result
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         _drop_temps(con, raw)
         raise
     _drop_temps(con, raw)
     return result
 
 
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    # the failure may have come before the transaction began
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
+
+
 def _merge(
-    con: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawFile, compiled: CompiledContract,
-    file_id: int, result: FileResult,
+    con: duckdb.DuckDBPyConnection,
+    ctx: LoadContext,
+    raw: RawFile,
+    compiled: CompiledContract,
+    file_id: int,
+    result: FileResult,
 ) -> None:
     source = ctx.source.name
-    counts = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE mask <> 0), min(sale_date) FILTER (WHERE mask = 0), "
-        "max(sale_date) FILTER (WHERE mask = 0) FROM _staged"
-    ).fetchone()
+    counts = first_row(
+        con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE mask <> 0), min(sale_date) FILTER (WHERE mask = 0), "
+            "max(sale_date) FILTER (WHERE mask = 0) FROM _staged"
+        )
+    )
     assert counts is not None
     staged_rows, invalid = int(counts[0]), int(counts[1])
     result.min_date = str(counts[2]) if counts[2] else None
@@ -159,10 +215,10 @@ def _merge(
         "  WHERE mask = 0 AND row_key IN (SELECT row_key FROM _staged WHERE mask = 0 GROUP BY row_key HAVING count(*) > 1)"
         ") WHERE rn > 1"
     )
-    dups = int(con.execute("SELECT count(*) FROM _dups").fetchone()[0])  # type: ignore[index]
+    dups = int(first_row(con.execute("SELECT count(*) FROM _dups"))[0])  # type: ignore[index]
 
     # A key already in the warehouse is an upsert: same content = duplicate, changed = update.
-    existing = con.execute("SELECT 1 FROM fact_sales WHERE source = ? LIMIT 1", [source]).fetchone()
+    existing = first_row(con.execute("SELECT 1 FROM fact_sales WHERE source = ? LIMIT 1", [source]))
     if existing:
         con.execute(
             "CREATE TEMP TABLE _match AS SELECT s._row, s.row_key, f.row_hash = s.row_hash AS same "
@@ -172,7 +228,11 @@ def _merge(
         )
     else:
         con.execute("CREATE TEMP TABLE _match (_row BIGINT, row_key VARCHAR, same BOOLEAN)")
-    match = con.execute("SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match").fetchone()
+    match = first_row(
+        con.execute(
+            "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match"
+        )
+    )
     assert match is not None
     same, changed = int(match[0]), int(match[1])
     if changed:
@@ -182,7 +242,8 @@ def _merge(
         )
     fact_cols = [name for name, _ in FACT_COLUMNS]
     select = ", ".join(
-        "?" if name == "source" else "CAST(? AS BIGINT)" if name == "file_id" else f"s.{name}" for name in fact_cols
+        "?" if name == "source" else "CAST(? AS BIGINT)" if name == "file_id" else f"s.{name}"
+        for name in fact_cols
     )
     con.execute(
         f"INSERT INTO fact_sales ({', '.join(fact_cols)}) SELECT {select} FROM _staged s "
@@ -215,11 +276,15 @@ def _merge(
 
 def _upsert_dimensions(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
     for table, (key, attrs) in DIMENSIONS.items():
-        latest = ", ".join(f"arg_max({a}, _row) FILTER (WHERE {a} IS NOT NULL) AS {a}" for a in attrs)
+        latest = ", ".join(
+            f"arg_max({a}, _row) FILTER (WHERE {a} IS NOT NULL) AS {a}" for a in attrs
+        )
         extra_cols, extra_sel = "", ""
         if table == "dim_store":
             tz = ctx.config.source_timezone(ctx.source)
-            cases = " ".join(f"WHEN '{s}' THEN '{z}'" for s, z in ctx.source.store_timezones.items())
+            cases = " ".join(
+                f"WHEN '{s}' THEN '{z}'" for s, z in ctx.source.store_timezones.items()
+            )
             extra_cols = ", timezone"
             extra_sel = f", CASE {key} {cases} ELSE '{tz}' END" if cases else f", '{tz}'"
         sets = ", ".join(f"{a} = coalesce(excluded.{a}, {table}.{a})" for a in attrs)
@@ -241,8 +306,12 @@ def _upsert_dimensions(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None
 
 
 def _quarantine(
-    con: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawFile, compiled: CompiledContract,
-    file_id: int, result: FileResult,
+    con: duckdb.DuckDBPyConnection,
+    ctx: LoadContext,
+    raw: RawFile,
+    compiled: CompiledContract,
+    file_id: int,
+    result: FileResult,
 ) -> None:
     raw_struct = "{" + ", ".join(f"{_sql_key(c)}: r.{quote_ident(c)}" for c in raw.columns) + "}"
     con.execute(
@@ -252,8 +321,12 @@ def _quarantine(
     )
     rows = [int(r[0]) for r in con.execute("SELECT _row FROM _qlines").fetchall()]
     if rows:
-        lines = pa.table({"_row": pa.array(rows, pa.int64()),
-                          "line": pa.array([raw.line_of(r) for r in rows], pa.int64())})
+        lines = pa.table(
+            {
+                "_row": pa.array(rows, pa.int64()),
+                "line": pa.array([raw.line_of(r) for r in rows], pa.int64()),
+            }
+        )
         con.register("_qline_numbers", lines)
         con.execute(
             "INSERT INTO quarantine SELECT CAST(? AS BIGINT), ?, q._row, n.line, q.reasons, "
@@ -265,8 +338,13 @@ def _quarantine(
     for rejected in raw.rejects:
         con.execute(
             "INSERT INTO quarantine VALUES (?, ?, NULL, ?, [?], ?, 'open', NULL, now())",
-            [file_id, ctx.source.name, rejected.line, MALFORMED,
-             json.dumps({"_line": rejected.text, "_error": rejected.message})],
+            [
+                file_id,
+                ctx.source.name,
+                rejected.line,
+                MALFORMED,
+                json.dumps({"_line": rejected.text, "_error": rejected.message}),
+            ],
         )
 
 
@@ -275,17 +353,39 @@ def _sql_key(name: str) -> str:
 
 
 def _record_file(
-    con: duckdb.DuckDBPyConnection, ctx: LoadContext, landed: LandedFile, content_hash: str,
-    fingerprint: str, result: FileResult, columns: list[str],
+    con: duckdb.DuckDBPyConnection,
+    ctx: LoadContext,
+    landed: LandedFile,
+    content_hash: str,
+    fingerprint: str,
+    result: FileResult,
+    columns: list[str],
 ) -> None:
     con.execute(
         "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "now() - to_microseconds(CAST(? * 1000000 AS BIGINT)), now(), ?)",
         [
-            result.file_id, ctx.run_id, ctx.source.name, landed.uri, landed.name, content_hash, landed.size,
-            fingerprint, result.status, result.rows_in, result.rows_loaded, result.rows_updated,
-            result.rows_quarantined, result.rows_duplicate, json.dumps(result.reasons), json.dumps(columns),
-            json.dumps(result.unused_columns), result.error, result.min_date, result.max_date,
-            result.seconds, result.seconds,
+            result.file_id,
+            ctx.run_id,
+            ctx.source.name,
+            landed.uri,
+            landed.name,
+            content_hash,
+            landed.size,
+            fingerprint,
+            result.status,
+            result.rows_in,
+            result.rows_loaded,
+            result.rows_updated,
+            result.rows_quarantined,
+            result.rows_duplicate,
+            json.dumps(result.reasons),
+            json.dumps(columns),
+            json.dumps(result.unused_columns),
+            result.error,
+            result.min_date,
+            result.max_date,
+            result.seconds,
+            result.seconds,
         ],
     )

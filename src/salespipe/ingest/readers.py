@@ -7,12 +7,12 @@ than by the reader. Structurally broken lines are kept as rejects with their lin
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import csv
 import gzip
 import io
 import json
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +22,17 @@ import duckdb
 
 from salespipe.config.model import Format, ReadOptions
 from salespipe.errors import ReadError
+from salespipe.warehouse.sql import first_row
 
-NATIVE_ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "latin-1": "latin-1",
-                    "latin1": "latin-1", "iso-8859-1": "latin-1", "utf-16": "utf-16"}
+NATIVE_ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "latin-1": "latin-1",
+    "latin1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "utf-16": "utf-16",
+}
 
 
 @dataclass
@@ -40,12 +48,16 @@ class RawFile:
 
     view: str
     columns: list[str]
+    scan_view: str | None = None  # the same rows without `_row`, scanned in file order
     header_lines: int = 0
     rejects: list[RejectedLine] = field(default_factory=list)
     cleanup: list[Path] = field(default_factory=list)
+    line_map: list[int] | None = None  # physical line of each row, when not header + row
 
     def line_of(self, row: int) -> int:
         """Physical line of data row `row` (1-based), skipping rejected lines."""
+        if self.line_map is not None:
+            return self.line_map[row - 1] if 0 < row <= len(self.line_map) else 0
         line = row + self.header_lines
         for rejected in sorted(r.line for r in self.rejects):
             if rejected <= line:
@@ -61,9 +73,18 @@ def detect_format(path: str, declared: Format | None) -> Format:
     if declared:
         return declared
     name = path.lower().removesuffix(".gz")
-    for suffix, fmt in ((".csv", "csv"), (".tsv", "tsv"), (".tab", "tsv"), (".txt", "csv"),
-                        (".parquet", "parquet"), (".pq", "parquet"), (".jsonl", "jsonl"),
-                        (".ndjson", "jsonl"), (".json", "jsonl"), (".xlsx", "xlsx")):
+    for suffix, fmt in (
+        (".csv", "csv"),
+        (".tsv", "tsv"),
+        (".tab", "tsv"),
+        (".txt", "csv"),
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "jsonl"),
+        (".xlsx", "xlsx"),
+    ):
         if name.endswith(suffix):
             return fmt  # type: ignore[return-value]
     raise ReadError(
@@ -94,21 +115,26 @@ def _unique_names(names: list[str]) -> list[str]:
 
 def _open_text(path: Path, encoding: str, compression: str) -> IO[str]:
     gz = compression == "gzip" or (compression == "auto" and path.name.lower().endswith(".gz"))
-    raw: IO[bytes] = gzip.open(path, "rb") if gz else path.open("rb")
+    raw: IO[bytes] = gzip.open(path, "rb") if gz else path.open("rb")  # type: ignore[assignment]  # noqa: SIM115
     enc = "utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding
     return io.TextIOWrapper(raw, encoding=enc, errors="replace", newline="")
 
 
 def _transcode(path: Path, encoding: str, compression: str) -> Path:
     """Copy a file in an encoding DuckDB cannot read into a temporary UTF-8 file."""
-    tmp = tempfile.NamedTemporaryFile(prefix="salespipe-", suffix=".csv", delete=False)
-    with _open_text(path, encoding, compression) as src, open(tmp.name, "w", encoding="utf-8", newline="") as dst:
+    fd, name = tempfile.mkstemp(prefix="salespipe-", suffix=".csv")
+    with (
+        _open_text(path, encoding, compression) as src,
+        os.fdopen(fd, "w", encoding="utf-8", newline="") as dst,
+    ):
         while chunk := src.read(1 << 20):
             dst.write(chunk)
-    return Path(tmp.name)
+    return Path(name)
 
 
-def read_csv(con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opts: ReadOptions, view: str) -> RawFile:
+def read_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opts: ReadOptions, view: str
+) -> RawFile:
     delimiter = opts.delimiter or ("\t" if fmt == "tsv" else ",")
     quote = opts.quote if opts.quote is not None else '"'
     escape = opts.escape if opts.escape is not None else quote
@@ -116,8 +142,11 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opts: Read
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise ReadError(f"unknown encoding '{opts.encoding}'", file=str(path),
-                        hint="use utf-8, latin-1, utf-16 or another Python codec name") from None
+        raise ReadError(
+            f"unknown encoding '{opts.encoding}'",
+            file=str(path),
+            hint="use utf-8, latin-1, utf-16 or another Python codec name",
+        ) from None
     cleanup: list[Path] = []
     source = path
     compression = opts.compression
@@ -131,18 +160,26 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opts: Read
                 fh.readline()
             first = fh.readline()
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise ReadError(f"cannot read file: {exc}", file=str(path),
-                        hint="check the file and the source's `options.compression`") from None
+        raise ReadError(
+            f"cannot read file: {exc}",
+            file=str(path),
+            hint="check the file and the source's `options.compression`",
+        ) from None
     if not first.strip():
-        raise ReadError("the file is empty", file=str(path), hint="nothing to load; remove the file")
+        raise ReadError(
+            "the file is empty", file=str(path), hint="nothing to load; remove the file"
+        )
     header = next(csv.reader([first.rstrip("\r\n")], delimiter=delimiter, quotechar=quote or '"'))
-    names = _unique_names(header) if opts.header else [f"column{i}" for i in range(1, len(header) + 1)]
+    names = (
+        _unique_names(header) if opts.header else [f"column{i}" for i in range(1, len(header) + 1)]
+    )
     if opts.header and len(names) == 1 and len(delimiter) == 1 and delimiter not in first:
         other = next((d for d in (";", "\t", "|", ",") if d in first and d != delimiter), None)
         if other:
             raise ReadError(
                 f"the header has one column but contains {other!r}",
-                file=str(path), line=opts.skip + 1,
+                file=str(path),
+                line=opts.skip + 1,
                 hint=f"set options.delimiter: {other!r} on the source",
             )
     columns_sql = "{" + ", ".join(f"{_sql_str(n)}: 'VARCHAR'" for n in names) + "}"
@@ -152,7 +189,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opts: Read
     rejects_table = f"{view}_rejects"
     scan_table = f"{view}_scans"
     sql = (
-        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT row_number() OVER () AS _row, * FROM read_csv("
+        f"CREATE OR REPLACE TEMP VIEW {view}_scan AS SELECT * FROM read_csv("
         f"{_sql_str(str(source))}, columns={columns_sql}, auto_detect=false, header={str(opts.header).lower()}, "
         f"skip={opts.skip}, delim={_sql_str(delimiter)}, quote={_sql_str(quote)}, escape={_sql_str(escape)}, "
         f"encoding={_sql_str(enc_sql)}, compression={_sql_str(comp_sql)}, "
@@ -161,8 +198,16 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opts: Read
         f"rejects_scan={_sql_str(scan_table)}, max_line_size=10000000)"
     )
     con.execute(sql)
-    return RawFile(view=view, columns=names, header_lines=opts.skip + (1 if opts.header else 0),
-                   cleanup=cleanup)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT row_number() OVER () AS _row, * FROM {view}_scan"
+    )
+    return RawFile(
+        view=view,
+        columns=names,
+        header_lines=opts.skip + (1 if opts.header else 0),
+        cleanup=cleanup,
+        scan_view=f"{view}_scan",
+    )
 
 
 def collect_rejects(con: duckdb.DuckDBPyConnection, raw: RawFile) -> None:
@@ -181,8 +226,11 @@ def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, view: str) -> RawFi
     try:
         desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_str(str(path))})").fetchall()
     except duckdb.Error as exc:
-        raise ReadError(f"not a readable Parquet file: {str(exc).splitlines()[0]}", file=str(path),
-                        hint="check the file, or set the source's `format:`") from None
+        raise ReadError(
+            f"not a readable Parquet file: {str(exc).splitlines()[0]}",
+            file=str(path),
+            hint="check the file, or set the source's `format:`",
+        ) from None
     names = [str(r[0]) for r in desc]
     select = ", ".join(f'CAST("{n}" AS VARCHAR) AS "{n}"' for n in names)
     con.execute(
@@ -194,7 +242,11 @@ def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, view: str) -> RawFi
 
 def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, opts: ReadOptions, view: str) -> RawFile:
     """Each line is read as text and parsed in SQL, so a broken line is a reject with its number."""
-    comp = "gzip" if opts.compression == "gzip" or (opts.compression == "auto" and path.name.endswith(".gz")) else "none"
+    comp = (
+        "gzip"
+        if opts.compression == "gzip" or (opts.compression == "auto" and path.name.endswith(".gz"))
+        else "none"
+    )
     lines_view = f"{view}_lines"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {lines_view} AS SELECT row_number() OVER () AS _line, j FROM read_csv("
@@ -205,15 +257,21 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, opts: ReadOptions, vi
         f"SELECT _line, j FROM {lines_view} WHERE j IS NOT NULL AND trim(j) <> '' AND "
         f"(NOT json_valid(j) OR json_type(j) <> 'OBJECT') ORDER BY _line"
     ).fetchall()
-    keys = [r[0] for r in con.execute(
-        f"SELECT k FROM (SELECT unnest(json_keys(j)) AS k, _line FROM {lines_view} "
-        f"WHERE json_valid(j) AND json_type(j) = 'OBJECT') GROUP BY k ORDER BY min(_line), k"
-    ).fetchall()]
+    keys = [
+        r[0]
+        for r in con.execute(
+            f"SELECT k FROM (SELECT unnest(json_keys(j)) AS k, _line FROM {lines_view} "
+            f"WHERE json_valid(j) AND json_type(j) = 'OBJECT') GROUP BY k ORDER BY min(_line), k"
+        ).fetchall()
+    ]
     if not keys:
-        raise ReadError("no JSON objects found", file=str(path), hint="each line must be one JSON object")
+        raise ReadError(
+            "no JSON objects found", file=str(path), hint="each line must be one JSON object"
+        )
     names = _unique_names([str(k) for k in keys])
     select = ", ".join(
-        f"json_extract_string(j, {_sql_str('$.' + json.dumps(k))}) AS \"{n}\"" for k, n in zip(keys, names, strict=True)
+        f'json_extract_string(j, {_sql_str("$." + json.dumps(k))}) AS "{n}"'
+        for k, n in zip(keys, names, strict=True)
     )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT row_number() OVER (ORDER BY _line) AS _row, _line, {select} "
@@ -222,14 +280,13 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, opts: ReadOptions, vi
     raw = RawFile(view=view, columns=names)
     raw.rejects = [RejectedLine(int(n), str(t), "not a JSON object") for n, t in bad]
     # Blank lines are neither rows nor rejects; map rows to physical lines exactly.
-    good_lines = [int(r[0]) for r in con.execute(
-        f"SELECT _line FROM {view} ORDER BY _row").fetchall()] if bad else []
-    if good_lines:
-        raw.line_of = lambda row: good_lines[row - 1]  # type: ignore[method-assign]
-    else:
-        blank = [int(r[0]) for r in con.execute(
-            f"SELECT _line FROM {lines_view} WHERE j IS NULL OR trim(j) = '' ORDER BY _line").fetchall()]
-        raw.line_of = lambda row: row + bisect.bisect_right(blank, row + len(blank)) if blank else row  # type: ignore[method-assign]
+    blank = first_row(
+        con.execute(f"SELECT 1 FROM {lines_view} WHERE j IS NULL OR trim(j) = '' LIMIT 1")
+    )
+    if bad or blank:
+        raw.line_map = [
+            int(r[0]) for r in con.execute(f"SELECT _line FROM {view} ORDER BY _row").fetchall()
+        ]
     return raw
 
 
@@ -252,8 +309,11 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, opts: ReadOptions, vie
         raise ReadError(f"not a readable Excel file: {exc}", file=str(path)) from None
     try:
         if opts.sheet is not None and opts.sheet not in book.sheetnames:
-            raise ReadError(f"no sheet named '{opts.sheet}'", file=str(path),
-                            hint="sheets in the file: " + ", ".join(book.sheetnames))
+            raise ReadError(
+                f"no sheet named '{opts.sheet}'",
+                file=str(path),
+                hint="sheets in the file: " + ", ".join(book.sheetnames),
+            )
         sheet = book[opts.sheet] if opts.sheet else book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         for _ in range(opts.skip):
@@ -262,8 +322,11 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, opts: ReadOptions, vie
         if first is None:
             raise ReadError("the sheet is empty", file=str(path))
         width = len(first)
-        names = (_unique_names([str(c) if c is not None else "" for c in first]) if opts.header
-                 else [f"column{i}" for i in range(1, width + 1)])
+        names = (
+            _unique_names([str(c) if c is not None else "" for c in first])
+            if opts.header
+            else [f"column{i}" for i in range(1, width + 1)]
+        )
         data: list[list[str | None]] = [[] for _ in names]
         lines: list[int] = []
         start = opts.skip + (2 if opts.header else 1)
@@ -277,18 +340,22 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, opts: ReadOptions, vie
                 data[i].append(cells[i] if i < len(cells) else None)
     finally:
         book.close()
-    table = pa.table({n: pa.array(col, type=pa.string()) for n, col in zip(names, data, strict=True)})
+    table = pa.table(
+        {n: pa.array(col, type=pa.string()) for n, col in zip(names, data, strict=True)}
+    )
     con.register(f"{view}_arrow", table)
     cols = ", ".join(f'"{n}"' for n in names)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {view}_t AS SELECT row_number() OVER () AS _row, {cols} FROM {view}_arrow")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {view}_t AS SELECT row_number() OVER () AS _row, {cols} FROM {view}_arrow"
+    )
     con.unregister(f"{view}_arrow")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_t")
-    raw = RawFile(view=view, columns=names)
-    raw.line_of = lambda row: lines[row - 1]  # type: ignore[method-assign]
-    return raw
+    return RawFile(view=view, columns=names, line_map=lines)
 
 
-def open_raw(con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opts: ReadOptions, view: str = "_raw") -> RawFile:
+def open_raw(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opts: ReadOptions, view: str = "_raw"
+) -> RawFile:
     if fmt in ("csv", "tsv"):
         return read_csv(con, path, fmt, opts, view)
     if fmt == "parquet":

@@ -13,13 +13,21 @@ from salespipe.config.model import Config
 from salespipe.contract.canonical import DUPLICATE_KEY
 from salespipe.contract.compile import quote_ident
 from salespipe.errors import SalespipeError
-from salespipe.ingest.load import MALFORMED, LoadContext, _drop_temps, _merge, _record_file, stage_raw
+from salespipe.ingest.load import (
+    MALFORMED,
+    LoadContext,
+    _drop_temps,
+    _merge,
+    _record_file,
+    stage_raw,
+)
 from salespipe.ingest.lookups import prepare_rates
 from salespipe.ingest.readers import RawFile
 from salespipe.ingest.results import FileResult, RunResult
 from salespipe.ingest.run import new_run_id
 from salespipe.landing.local import LandedFile
 from salespipe.warehouse import open_warehouse
+from salespipe.warehouse.sql import first_row
 
 # Rows quarantined only as duplicates, or as unparseable lines, are not fixed by a contract.
 REPLAYABLE = (
@@ -35,20 +43,28 @@ def replay_quarantine(config: Config, source_name: str | None = None) -> RunResu
     results: list[FileResult] = []
     with open_warehouse(config) as wh:
         con = wh.con
-        con.execute("INSERT INTO runs (run_id, command, started_at, status) VALUES (?, 'replay', now(), 'running')",
-                    [run_id])
+        con.execute(
+            "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, 'replay', now(), 'running')",
+            [run_id],
+        )
         rates = prepare_rates(con, config)
         for source in sources:
-            count = con.execute(f"SELECT count(*) FROM quarantine WHERE source = ? AND {REPLAYABLE}",
-                                [source.name]).fetchone()
+            count = first_row(
+                con.execute(
+                    f"SELECT count(*) FROM quarantine WHERE source = ? AND {REPLAYABLE}",
+                    [source.name],
+                )
+            )
             if not count or not count[0]:
                 continue
             ctx = LoadContext(config=config, source=source, run_id=run_id, rates_view=rates)
             uri = f"replay:{source.name}:{run_id}"
-            landed = LandedFile(uri=uri, path=config.base_dir, name=f"quarantine replay {run_id}", size=0)
+            landed = LandedFile(
+                uri=uri, path=config.base_dir, name=f"quarantine replay {run_id}", size=0
+            )
             result = FileResult(uri=uri, source=source.name, status="loaded")
             t0 = time.perf_counter()
-            file_id = int(con.execute("SELECT nextval('file_id_seq')").fetchone()[0])  # type: ignore[index]
+            file_id = int(first_row(con.execute("SELECT nextval('file_id_seq')"))[0])  # type: ignore[index]
             result.file_id = file_id
             con.execute("BEGIN TRANSACTION")
             raw: RawFile | None = None
@@ -75,8 +91,10 @@ def replay_quarantine(config: Config, source_name: str | None = None) -> RunResu
                 con.execute("DROP TABLE IF EXISTS _replay_map")
             results.append(result)
         run = RunResult(run_id=run_id, files=results, seconds=time.perf_counter() - started)
-        con.execute("UPDATE runs SET finished_at = now(), status = ?, files = ?, seconds = ? WHERE run_id = ?",
-                    ["ok" if run.ok else "failed", len(results), run.seconds, run_id])
+        con.execute(
+            "UPDATE runs SET finished_at = now(), status = ?, files = ?, seconds = ? WHERE run_id = ?",
+            ["ok" if run.ok else "failed", len(results), run.seconds, run_id],
+        )
     return run
 
 
@@ -94,11 +112,12 @@ def _replay_view(con: object, source: str) -> RawFile:
         for k in json.loads(raw):
             if k not in keys:
                 keys.append(k)
-    cols = ", ".join(
-        f"json_extract_string(raw, {_path(k)}) AS {quote_ident(k)}" for k in keys
-    )
+    cols = ", ".join(f"json_extract_string(raw, {_path(k)}) AS {quote_ident(k)}" for k in keys)
     con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT _row, {cols} FROM _replay_map")
-    lines = {int(r): int(line) for r, line in con.execute("SELECT _row, line FROM _replay_map").fetchall()}
+    lines = {
+        int(r): int(line)
+        for r, line in con.execute("SELECT _row, line FROM _replay_map").fetchall()
+    }
     raw_file = RawFile(view="_raw", columns=keys)
     raw_file.line_of = lambda row: lines.get(row, 0)  # type: ignore[method-assign]
     return raw_file

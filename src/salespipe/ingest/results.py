@@ -29,7 +29,10 @@ class FileResult:
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_in == self.rows_loaded + self.rows_updated + self.rows_quarantined + self.rows_duplicate
+        return (
+            self.rows_in
+            == self.rows_loaded + self.rows_updated + self.rows_quarantined + self.rows_duplicate
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,7 +54,13 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         totals = {
             name: self.total(name)
-            for name in ("rows_in", "rows_loaded", "rows_updated", "rows_quarantined", "rows_duplicate")
+            for name in (
+                "rows_in",
+                "rows_loaded",
+                "rows_updated",
+                "rows_quarantined",
+                "rows_duplicate",
+            )
         }
         reasons: dict[str, int] = {}
         for f in self.files:

@@ -32,15 +32,20 @@ def run_pipeline(
     if not sources:
         from salespipe.errors import ConfigError
 
-        raise ConfigError("no sources configured", key="sources", hint="add a source to salespipe.yaml")
-    work: list[tuple[Source, LandedFile]] = [(s, f) for s in sources for f in discover_files(config, s)]
+        raise ConfigError(
+            "no sources configured", key="sources", hint="add a source to salespipe.yaml"
+        )
+    work: list[tuple[Source, LandedFile]] = [
+        (s, f) for s in sources for f in discover_files(config, s)
+    ]
     started = time.perf_counter()
     run_id = new_run_id()
     wh = warehouse or open_warehouse(config)
     results: list[FileResult] = []
     try:
         wh.con.execute(
-            "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, 'run', now(), 'running')", [run_id]
+            "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, 'run', now(), 'running')",
+            [run_id],
         )
         rates = prepare_rates(wh.con, config)
         total = len(work)
@@ -64,13 +69,23 @@ def run_pipeline(
         wh.con.execute(
             "UPDATE runs SET finished_at = now(), status = ?, files = ?, rows_in = ?, rows_loaded = ?, "
             "rows_updated = ?, rows_quarantined = ?, rows_duplicate = ?, seconds = ? WHERE run_id = ?",
-            ["ok" if run.ok else "failed", len(results), totals["rows_in"], totals["rows_loaded"],
-             totals["rows_updated"], totals["rows_quarantined"], totals["rows_duplicate"], run.seconds, run_id],
+            [
+                "ok" if run.ok else "failed",
+                len(results),
+                totals["rows_in"],
+                totals["rows_loaded"],
+                totals["rows_updated"],
+                totals["rows_quarantined"],
+                totals["rows_duplicate"],
+                run.seconds,
+                run_id,
+            ],
         )
         return run
     except SalespipeError as exc:
         wh.con.execute(
-            "UPDATE runs SET finished_at = now(), status = 'error', error = ? WHERE run_id = ?", [str(exc), run_id]
+            "UPDATE runs SET finished_at = now(), status = 'error', error = ? WHERE run_id = ?",
+            [str(exc), run_id],
         )
         raise
     finally:

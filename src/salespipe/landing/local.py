@@ -53,15 +53,23 @@ def discover_files(config: Config, source: Source) -> list[LandedFile]:
         )
     pattern = source.pattern or DEFAULT_PATTERNS[source.format]
     files = [
-        p for p in folder.glob(pattern)
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith((".error.json", ".tmp", ".part"))
+        p
+        for p in folder.glob(pattern)
+        if p.is_file()
+        and not p.name.startswith(".")
+        and not p.name.endswith((".error.json", ".tmp", ".part"))
     ]
     files.sort(key=lambda p: str(p))
     return [LandedFile(uri=str(p), path=p, name=p.name, size=p.stat().st_size) for p in files]
 
 
 def archive_file(
-    config: Config, source: Source, landed: LandedFile, *, failed: bool, report: dict[str, object] | None = None
+    config: Config,
+    source: Source,
+    landed: LandedFile,
+    *,
+    failed: bool,
+    report: dict[str, object] | None = None,
 ) -> Path | None:
     """Move a finished file to archive/ (or failed/), relative to the landing folder."""
     if failed:
@@ -76,8 +84,13 @@ def archive_file(
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / landed.name
     if target.exists():
-        target = target_dir / f"{landed.path.stem}.{hashlib.sha1(landed.uri.encode()).hexdigest()[:8]}{landed.path.suffix}"
+        target = (
+            target_dir
+            / f"{landed.path.stem}.{hashlib.sha1(landed.uri.encode()).hexdigest()[:8]}{landed.path.suffix}"
+        )
     shutil.move(str(landed.path), target)
     if report is not None:
-        (target_dir / (target.name + ".error.json")).write_text(json.dumps(report, indent=2, default=str))
+        (target_dir / (target.name + ".error.json")).write_text(
+            json.dumps(report, indent=2, default=str)
+        )
     return target

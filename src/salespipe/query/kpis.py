@@ -12,6 +12,8 @@ from typing import Any
 
 import duckdb
 
+from salespipe.warehouse.sql import first_row
+
 CENT = Decimal("0.01")
 
 
@@ -39,7 +41,9 @@ class KpiFilter:
             clauses.append("f.store_id IN (SELECT store_id FROM dim_store WHERE region = ?)")
             params.append(self.region)
         if self.category:
-            clauses.append("f.product_id IN (SELECT product_id FROM dim_product WHERE category = ?)")
+            clauses.append(
+                "f.product_id IN (SELECT product_id FROM dim_product WHERE category = ?)"
+            )
             params.append(self.category)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
@@ -64,7 +68,7 @@ FROM fact_sales f
 
 def compute_kpis(con: duckdb.DuckDBPyConnection, flt: KpiFilter) -> dict[str, Any]:
     where, params = flt.where()
-    row = con.execute(KPI_SQL + where, params).fetchone()
+    row = first_row(con.execute(KPI_SQL + where, params))
     assert row is not None
     (net, gross, returns, orders, units, net_units, stores, cost, first, last, lines) = row
     net = net if net is not None else Decimal(0)

@@ -11,6 +11,7 @@ import duckdb
 from salespipe.config.model import Config
 from salespipe.errors import UsageError
 from salespipe.warehouse import warehouse_path
+from salespipe.warehouse.sql import first_row
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -19,29 +20,36 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def file_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[dict[str, Any]]:
-    rows = _dicts(con.execute(
-        "SELECT file_id, run_id, source, uri, name, content_hash, size_bytes, status, rows_in, rows_loaded, "
-        "rows_updated, rows_quarantined, rows_duplicate, reasons, unused_columns, error, min_date, max_date, "
-        "started_at, finished_at, seconds FROM files ORDER BY file_id DESC" + (f" LIMIT {int(limit)}" if limit else "")
-    ))
+    rows = _dicts(
+        con.execute(
+            "SELECT file_id, run_id, source, uri, name, content_hash, size_bytes, status, rows_in, rows_loaded, "
+            "rows_updated, rows_quarantined, rows_duplicate, reasons, unused_columns, error, min_date, max_date, "
+            "started_at, finished_at, seconds FROM files ORDER BY file_id DESC"
+            + (f" LIMIT {int(limit)}" if limit else "")
+        )
+    )
     for r in rows:
         r["reasons"] = json.loads(r["reasons"]) if r["reasons"] else {}
         r["unused_columns"] = json.loads(r["unused_columns"]) if r["unused_columns"] else []
-        r["reconciles"] = r["rows_in"] == (r["rows_loaded"] + r["rows_updated"] + r["rows_quarantined"]
-                                           + r["rows_duplicate"])
+        r["reconciles"] = r["rows_in"] == (
+            r["rows_loaded"] + r["rows_updated"] + r["rows_quarantined"] + r["rows_duplicate"]
+        )
     return rows
 
 
 def run_rows(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict[str, Any]]:
-    return _dicts(con.execute(
-        "SELECT run_id, command, status, started_at, finished_at, files, rows_in, rows_loaded, rows_updated, "
-        "rows_quarantined, rows_duplicate, seconds, error FROM runs ORDER BY started_at DESC LIMIT ?", [limit]
-    ))
+    return _dicts(
+        con.execute(
+            "SELECT run_id, command, status, started_at, finished_at, files, rows_in, rows_loaded, rows_updated, "
+            "rows_quarantined, rows_duplicate, seconds, error FROM runs ORDER BY started_at DESC LIMIT ?",
+            [limit],
+        )
+    )
 
 
 def warehouse_status(con: duckdb.DuckDBPyConnection, config: Config) -> dict[str, Any]:
-    fact = con.execute("SELECT count(*), min(sale_date), max(sale_date) FROM fact_sales").fetchone()
-    open_q = con.execute("SELECT count(*) FROM quarantine WHERE state = 'open'").fetchone()
+    fact = first_row(con.execute("SELECT count(*), min(sale_date), max(sale_date) FROM fact_sales"))
+    open_q = first_row(con.execute("SELECT count(*) FROM quarantine WHERE state = 'open'"))
     assert fact is not None and open_q is not None
     return {
         "warehouse": str(warehouse_path(config)),
@@ -74,13 +82,20 @@ def _quarantine_query(
 
 
 def quarantine_rows(
-    con: duckdb.DuckDBPyConnection, *, source: str | None = None, reason: str | None = None,
-    file: str | None = None, include_replayed: bool = False, limit: int | None = 50, offset: int = 0,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    source: str | None = None,
+    reason: str | None = None,
+    file: str | None = None,
+    include_replayed: bool = False,
+    limit: int | None = 50,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     where, params = _quarantine_query(source, reason, file, include_replayed)
     sql = (
         "SELECT q.file_id, f.uri AS file, q.source, q.row_number AS row, q.line, q.reasons, q.raw, q.state, "
-        "q.quarantined_at FROM quarantine q LEFT JOIN files f USING (file_id)" + where
+        "q.quarantined_at FROM quarantine q LEFT JOIN files f USING (file_id)"
+        + where
         + " ORDER BY q.file_id, q.line"
     )
     if limit:
@@ -92,11 +107,19 @@ def quarantine_rows(
 
 
 def export_quarantine(
-    con: duckdb.DuckDBPyConnection, out: Path, *, source: str | None = None, reason: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    *,
+    source: str | None = None,
+    reason: str | None = None,
 ) -> int:
-    fmt = {".csv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}.get(out.suffix.lower())
+    fmt = {".csv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}.get(
+        out.suffix.lower()
+    )
     if fmt is None:
-        raise UsageError(f"cannot export to {out.name}", hint="use a .csv, .jsonl or .parquet file name")
+        raise UsageError(
+            f"cannot export to {out.name}", hint="use a .csv, .jsonl or .parquet file name"
+        )
     rows = quarantine_rows(con, source=source, reason=reason, limit=None)
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -107,12 +130,17 @@ def export_quarantine(
         for k in r["raw"]:
             if k not in raw_keys:
                 raw_keys.append(k)
-    table = pa.table({
-        "file": [r["file"] for r in rows],
-        "line": [r["line"] for r in rows],
-        "reasons": [";".join(r["reasons"]) for r in rows],
-        **{k: [None if r["raw"].get(k) is None else str(r["raw"].get(k)) for r in rows] for k in raw_keys},
-    })
+    table = pa.table(
+        {
+            "file": [r["file"] for r in rows],
+            "line": [r["line"] for r in rows],
+            "reasons": [";".join(r["reasons"]) for r in rows],
+            **{
+                k: [None if r["raw"].get(k) is None else str(r["raw"].get(k)) for r in rows]
+                for k in raw_keys
+            },
+        }
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         pacsv.write_csv(table, out)

@@ -47,7 +47,9 @@ def _lock_message(path: Path, exc: Exception) -> WarehouseError:
     )
 
 
-def open_duckdb(path: Path, *, read_only: bool = False, memory_limit: str | None = None) -> DuckDBWarehouse:
+def open_duckdb(
+    path: Path, *, read_only: bool = False, memory_limit: str | None = None
+) -> DuckDBWarehouse:
     if read_only and not path.exists():
         raise WarehouseError(
             f"no warehouse at {path}", hint="run `salespipe run` first to load some files"
