@@ -265,3 +265,70 @@ def test_bad_expression_is_named(project: Project) -> None:
         and "missing_column:store_id" in f["error"]
         and "'shop'" in f["error"]
     )
+
+
+def test_fallback_key_allows_blank_optional_fields(project: Project) -> None:
+    header = ["sold_at", "product_id", "quantity", "unit_price", "customer_id"]
+    rows = [
+        {
+            "sold_at": "2025-01-01 10:00:00",
+            "product_id": "P1",
+            "quantity": "1",
+            "unit_price": "2.00",
+        },
+        {
+            "sold_at": "2025-01-01 10:00:00",
+            "product_id": "P1",
+            "quantity": "1",
+            "unit_price": "2.00",
+            "customer_id": "C9",
+        },
+    ]
+    project.write_csv("d1.csv", rows, header=header)
+    f = project.run()["files"][0]
+    assert (f["rows_loaded"], f["rows_quarantined"]) == (2, 0)
+
+
+def test_window_expression_keeps_quarantine_lines_right(project: Project) -> None:
+    project.write_config(
+        project.config.read_text()
+        + (
+            "    columns:\n"
+            '      line_no: {expr: "row_number() OVER (PARTITION BY transaction_id ORDER BY product_id)"}\n'
+        )
+    )
+    header = ["transaction_id", "sold_at", "product_id", "quantity", "unit_price"]
+    rows = [
+        {
+            "transaction_id": "T2",
+            "sold_at": "2025-01-01 10:00:00",
+            "product_id": "b",
+            "quantity": "1",
+            "unit_price": "1",
+        },
+        {
+            "transaction_id": "T1",
+            "sold_at": "2025-01-01 10:00:00",
+            "product_id": "a",
+            "quantity": "1",
+            "unit_price": "1",
+        },
+        {
+            "transaction_id": "T2",
+            "sold_at": "2025-01-01 10:00:00",
+            "product_id": "c",
+            "quantity": "1",
+            "unit_price": "oops",
+        },
+        {
+            "transaction_id": "T1",
+            "sold_at": "2025-01-01 10:00:00",
+            "product_id": "d",
+            "quantity": "1",
+            "unit_price": "1",
+        },
+    ]
+    project.write_csv("d1.csv", rows, header=header)
+    project.run()
+    q = project.cli("quarantine", "list", "--json").json()
+    assert [(r["line"], r["raw"]["product_id"]) for r in q] == [(4, "c")]

@@ -193,3 +193,14 @@ def test_header_only_file_loads_zero_rows(project: Project) -> None:
     project.write_csv("a.csv", [])
     f = project.run()["files"][0]
     assert f["status"] == "loaded" and f["rows_in"] == 0
+
+
+def test_crlf_malformed_line_text(project: Project) -> None:
+    source(project)
+    path = project.write_csv("a.csv", ROWS)
+    lines = path.read_text().splitlines()
+    lines.insert(2, lines[1] + ",surplus")
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    project.run()
+    q = project.cli("quarantine", "list", "--json").json()
+    assert q[0]["raw"]["_line"] == lines[2]

@@ -78,7 +78,7 @@ def contract_fingerprint(source: Source, config: Config) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def expression_columns(sql: str, where: str) -> set[str]:
+def _parse(sql: str, where: str) -> exp.Expression:
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
@@ -87,7 +87,16 @@ def expression_columns(sql: str, where: str) -> set[str]:
             key=where,
             hint="expressions use DuckDB SQL over the raw column names, e.g. \"date || ' ' || time\"",
         ) from None
-    return {c.name for c in tree.find_all(exp.Column) if not c.table}
+    return tree
+
+
+def expression_columns(sql: str, where: str) -> set[str]:
+    return {c.name for c in _parse(sql, where).find_all(exp.Column) if not c.table}
+
+
+def uses_window(sql: str, where: str) -> bool:
+    """A window function makes rows come out in partition order, not file order."""
+    return _parse(sql, where).find(exp.Window) is not None
 
 
 class _Resolver:
@@ -230,11 +239,12 @@ def compile_contract(
     for field in FIELDS:
         src = sources[field.name]
         t = f"{field.name}__t"
-        text_cols.append(
-            f"CAST({field.default or 'NULL'} AS VARCHAR) AS {t}"
-            if src is None
-            else f"{_text(src)} AS {t}"
-        )
+        if src is None:
+            text_cols.append(f"CAST({field.default or 'NULL'} AS VARCHAR) AS {t}")
+        elif field.default:
+            text_cols.append(f"coalesce({_text(src)}, CAST({field.default} AS VARCHAR)) AS {t}")
+        else:
+            text_cols.append(f"{_text(src)} AS {t}")
         if field.kind == "text":
             typed_cols.append(f"{t} AS {field.name}")
         elif field.kind in ("money", "quantity"):
@@ -253,7 +263,10 @@ def compile_contract(
     check("bad_timestamp", "sold_at__t IS NOT NULL AND sold_at__local IS NULL")
     numeric = [f.name for f in FIELDS if f.kind in ("money", "quantity") and f.name in mapped]
     check("bad_number", " OR ".join(f"({n}__t IS NOT NULL AND {n} IS NULL)" for n in numeric))
-    for name in dict.fromkeys([*REQUIRED_FIELDS, *key]):
+    # Declared keys (and the default transaction_id+line_no) must be present; the
+    # fallback key of all mapped fields treats a blank optional field as a value.
+    required_keys = key if (source.key or key == ("transaction_id", "line_no")) else ()
+    for name in dict.fromkeys([*REQUIRED_FIELDS, *required_keys]):
         check(f"missing_value:{name}", f"{name}__t IS NULL")
     check("negative_price", "unit_price < 0")
     check("zero_quantity", "quantity = 0")
@@ -304,7 +317,10 @@ def compile_contract(
             f"SELECT __prev.*{added} FROM ({joined}) __prev LEFT JOIN {lk.view} {alias} ON {on}"
         )
 
-    unordered = bool(lookups) or bool(fx_join)
+    expressions = [(f"columns.{f}", c.expr) for f, c in source.columns.items() if isinstance(c, ExprColumn)]
+    expressions += [(f"rules.{r.name}", r.check) for r in source.rules]
+    windowed = any(uses_window(sql_text, where) for where, sql_text in expressions)
+    unordered = bool(lookups) or bool(fx_join) or windowed
     if scan_view and not unordered:
         joined, row = f"SELECT * FROM {scan_view}", ""
     else:

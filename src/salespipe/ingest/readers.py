@@ -219,7 +219,9 @@ def collect_rejects(con: duckdb.DuckDBPyConnection, raw: RawFile) -> None:
         ).fetchall()
     except duckdb.CatalogException:
         return
-    raw.rejects = [RejectedLine(int(line), str(text or ""), str(msg)) for line, text, msg in rows]
+    raw.rejects = [
+        RejectedLine(int(line), str(text or "").strip("\r\n"), str(msg)) for line, text, msg in rows
+    ]
 
 
 def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, view: str) -> RawFile:
