@@ -33,6 +33,13 @@ from salespipe.warehouse.schema import DIMENSIONS, FACT_COLUMNS
 from salespipe.warehouse.sql import first_row
 
 MALFORMED = "malformed_row"
+# What a load touched, for incremental mart refresh: one row per distinct date and member.
+DIRTY_SELECT = (
+    "SELECT CAST(? AS BIGINT), CASE WHEN grouping(sale_date) = 0 THEN 'date' WHEN grouping(store_id) = 0 "
+    "THEN 'store' WHEN grouping(product_id) = 0 THEN 'product' WHEN grouping(customer_id) = 0 THEN 'customer' "
+    "ELSE 'salesperson' END, coalesce(CAST(sale_date AS VARCHAR), store_id, product_id, customer_id, salesperson_id)"
+)
+DIRTY_GROUPS = "GROUPING SETS ((sale_date), (store_id), (product_id), (customer_id), (salesperson_id))"
 TEMP_TABLES = ("_dups", "_match", "_qlines", "_staged_t")
 
 
@@ -236,6 +243,13 @@ def _merge(
     assert match is not None
     same, changed = int(match[0]), int(match[1])
     if changed:
+        # The old versions' dates and members are dirty too (a correction may move a sale).
+        con.execute(
+            f"INSERT INTO mart_dirty {DIRTY_SELECT} FROM fact_sales "
+            "WHERE source = ? AND row_key IN (SELECT row_key FROM _match WHERE NOT same) "
+            f"GROUP BY {DIRTY_GROUPS}",
+            [file_id, source],
+        )
         con.execute(
             "DELETE FROM fact_sales WHERE source = ? AND row_key IN (SELECT row_key FROM _match WHERE NOT same)",
             [source],
@@ -250,6 +264,13 @@ def _merge(
         "WHERE s.mask = 0 AND NOT EXISTS (SELECT 1 FROM _dups d WHERE d._row = s._row) "
         "AND NOT EXISTS (SELECT 1 FROM _match m WHERE m._row = s._row AND m.same)",
         [source, file_id],
+    )
+    con.execute(
+        f"INSERT INTO mart_dirty {DIRTY_SELECT} FROM _staged s "
+        "WHERE s.mask = 0 AND NOT EXISTS (SELECT 1 FROM _dups d WHERE d._row = s._row) "
+        "AND NOT EXISTS (SELECT 1 FROM _match m WHERE m._row = s._row AND m.same) "
+        f"GROUP BY {DIRTY_GROUPS}",
+        [file_id],
     )
     _upsert_dimensions(con, ctx)
     _quarantine(con, ctx, raw, compiled, file_id, result)

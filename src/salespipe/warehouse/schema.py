@@ -60,6 +60,8 @@ DDL: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS fact_sales ("
     + ", ".join(f"{name} {sql_type}" for name, sql_type in FACT_COLUMNS)
     + ")",
+    # Keys a load touched and marts have not yet absorbed; consumed by the incremental refresh.
+    "CREATE TABLE IF NOT EXISTS mart_dirty (file_id BIGINT, kind VARCHAR, key VARCHAR)",
     """CREATE TABLE IF NOT EXISTS dim_date (
         date DATE PRIMARY KEY, year INTEGER, quarter INTEGER, month INTEGER, month_start DATE,
         week INTEGER, day_of_month INTEGER, day_of_week INTEGER, day_name VARCHAR, is_weekend BOOLEAN)""",

@@ -1,0 +1,22 @@
+"""Docs that cannot drift: the config reference is generated from the declared settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from salespipe.config.reference import render
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_config_reference_is_current() -> None:
+    current = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+    assert current == render(), (
+        "docs/config.md is stale: python -m salespipe.config.reference > docs/config.md"
+    )
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    head = readme[:1500]
+    assert "make demo" in head and "make test" in head
