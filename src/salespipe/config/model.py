@@ -104,6 +104,11 @@ class Source(Strict):
     landing: str = Field(description="Folder (relative to the config) or s3://bucket/prefix.")
     pattern: str | None = Field(None, description="Glob of the files to load; default by format.")
     format: Format | None = Field(None, description="File format; default by extension.")
+    name_pattern: str | None = Field(
+        None,
+        description="Regular expression every file name must match (e.g. 'sales_\\d{8}\\.csv'); "
+        "other files are rejected to failed/.",
+    )
     options: ReadOptions = Field(default_factory=ReadOptions, description="Read options.")
     columns: dict[str, ColumnSpec] = Field(
         default_factory=dict,
@@ -140,6 +145,16 @@ class Source(Strict):
     @classmethod
     def _tz(cls, value: str | None) -> str | None:
         return None if value is None else _check_timezone(value)
+
+    @field_validator("name_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
 
     @field_validator("store_timezones")
     @classmethod

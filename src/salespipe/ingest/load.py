@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from salespipe.errors import ContractError, ReadError, SalespipeError
 from salespipe.ingest.lookups import prepare_lookups
 from salespipe.ingest.readers import RawFile, collect_rejects, detect_format, open_raw
 from salespipe.ingest.results import FileResult
-from salespipe.landing.local import LandedFile
+from salespipe.landing.files import LandedFile
 from salespipe.warehouse import Warehouse
 from salespipe.warehouse.schema import DIMENSIONS, FACT_COLUMNS
 from salespipe.warehouse.sql import first_row
@@ -39,7 +40,9 @@ DIRTY_SELECT = (
     "THEN 'store' WHEN grouping(product_id) = 0 THEN 'product' WHEN grouping(customer_id) = 0 THEN 'customer' "
     "ELSE 'salesperson' END, coalesce(CAST(sale_date AS VARCHAR), store_id, product_id, customer_id, salesperson_id)"
 )
-DIRTY_GROUPS = "GROUPING SETS ((sale_date), (store_id), (product_id), (customer_id), (salesperson_id))"
+DIRTY_GROUPS = (
+    "GROUPING SETS ((sale_date), (store_id), (product_id), (customer_id), (salesperson_id))"
+)
 TEMP_TABLES = ("_dups", "_match", "_qlines", "_staged_t")
 
 
@@ -78,7 +81,7 @@ def stage_file(
 ) -> tuple[RawFile, CompiledContract]:
     """Read the file and create `_staged`: typed canonical rows with a reason mask each."""
     fmt = detect_format(landed.name, ctx.source.format)
-    raw = open_raw(con, landed.path, fmt, ctx.source.options, view="_raw")
+    raw = open_raw(con, landed.local_path(), fmt, ctx.source.options, view="_raw")
     try:
         compiled = stage_raw(con, ctx, raw, landed.uri)
         if fmt in ("csv", "tsv"):
@@ -135,11 +138,31 @@ def _explain(exc: duckdb.Error, uri: str, source: Source) -> SalespipeError:
 def load_file(
     wh: Warehouse, ctx: LoadContext, landed: LandedFile, content_hash: str | None = None
 ) -> FileResult:
+    """Load one file exactly once; remote files are downloaded once and released after."""
+    try:
+        return _load_file(wh, ctx, landed, content_hash)
+    finally:
+        landed.release()
+
+
+def _load_file(
+    wh: Warehouse, ctx: LoadContext, landed: LandedFile, content_hash: str | None = None
+) -> FileResult:
     started = time.perf_counter()
     con = wh.con
     source = ctx.source
     content_hash = content_hash or landed.content_hash()
     result = FileResult(uri=landed.uri, source=source.name, status="loaded")
+    if source.name_pattern and not re.fullmatch(source.name_pattern, landed.name):
+        result.status = "rejected"
+        result.error = f"the file name does not match name_pattern '{source.name_pattern}'"
+        result.hint = "rename the file or fix the source's `name_pattern:`"
+        result.reasons = {"bad_file_name": 1}
+        result.file_id = int(first_row(con.execute("SELECT nextval('file_id_seq')"))[0])  # type: ignore[index]
+        _record_file(
+            con, ctx, landed, content_hash, contract_fingerprint(source, ctx.config), result, []
+        )
+        return result
     earlier = previously_loaded(con, source.name, content_hash)
     if earlier is not None:
         result.status = "skipped"

@@ -25,7 +25,7 @@ from salespipe.ingest.lookups import prepare_rates
 from salespipe.ingest.readers import RawFile
 from salespipe.ingest.results import FileResult, RunResult
 from salespipe.ingest.run import new_run_id
-from salespipe.landing.local import LandedFile
+from salespipe.landing.files import LandedFile
 from salespipe.warehouse import open_warehouse
 from salespipe.warehouse.sql import first_row
 
