@@ -12,7 +12,7 @@ from salespipe.errors import SalespipeError
 from salespipe.ingest.load import LoadContext, load_file
 from salespipe.ingest.lookups import prepare_rates
 from salespipe.ingest.results import FileResult, RunResult
-from salespipe.landing.local import LandedFile, archive_file, discover_files
+from salespipe.landing import LandedFile, archive_file, discover_files
 from salespipe.warehouse import Warehouse, open_warehouse
 
 Progress = Callable[[str, int, int, LandedFile | None], None]
