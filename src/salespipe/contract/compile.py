@@ -78,7 +78,7 @@ def contract_fingerprint(source: Source, config: Config) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _parse(sql: str, where: str) -> exp.Expression:
+def _parse(sql: str, where: str) -> exp.Expr:
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
