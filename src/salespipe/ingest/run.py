@@ -38,14 +38,25 @@ def run_pipeline(
     work: list[tuple[Source, LandedFile]] = [
         (s, f) for s in sources for f in discover_files(config, s)
     ]
+    return run_files(config, work, progress=progress, warehouse=warehouse)
+
+
+def run_files(
+    config: Config,
+    work: list[tuple[Source, LandedFile]],
+    progress: Progress | None = None,
+    warehouse: Warehouse | None = None,
+    command: str = "run",
+) -> RunResult:
+    """Load the given files, in order, as one run (watchers and event triggers call this)."""
     started = time.perf_counter()
     run_id = new_run_id()
     wh = warehouse or open_warehouse(config)
     results: list[FileResult] = []
     try:
         wh.con.execute(
-            "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, 'run', now(), 'running')",
-            [run_id],
+            "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, now(), 'running')",
+            [run_id, command],
         )
         rates = prepare_rates(wh.con, config)
         total = len(work)
