@@ -89,7 +89,7 @@ class Lookup(Strict):
 
 class Rule(Strict):
     name: str = Field(description="Rule name; rows failing it are quarantined as rule:<name>.")
-    check: str = Field(description="SQL boolean over canonical fields; true means valid.")
+    check: str = Field(description="SQL boolean over canonical fields; false means the row is quarantined (NULL passes, as in SQL CHECK).")
 
     @field_validator("name")
     @classmethod

@@ -288,7 +288,9 @@ def compile_contract(
     )
     for rule in source.rules:
         expression_columns(rule.check, f"rules.{rule.name}")
-        check(f"rule:{rule.name}", f"NOT coalesce(({rule.check}), false)")
+        # As with SQL CHECK constraints, NULL passes: a field that did not parse already
+        # has its own reason, and a missing optional field must not trip a rule about it.
+        check(f"rule:{rule.name}", f"(({rule.check}) IS FALSE)")
     if len(reasons) > 62:
         raise ContractError("too many rules: at most 45 per source", key="rules")
     mask = " | ".join(f"(CASE WHEN {c} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(checks))

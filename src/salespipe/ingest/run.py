@@ -27,6 +27,7 @@ def run_pipeline(
     source_name: str | None = None,
     progress: Progress | None = None,
     warehouse: Warehouse | None = None,
+    wait: float = 0.0,
 ) -> RunResult:
     sources: list[Source] = [config.source(source_name)] if source_name else list(config.sources)
     if not sources:
@@ -38,7 +39,7 @@ def run_pipeline(
     work: list[tuple[Source, LandedFile]] = [
         (s, f) for s in sources for f in discover_files(config, s)
     ]
-    return run_files(config, work, progress=progress, warehouse=warehouse)
+    return run_files(config, work, progress=progress, warehouse=warehouse, wait=wait)
 
 
 def run_files(
@@ -47,11 +48,12 @@ def run_files(
     progress: Progress | None = None,
     warehouse: Warehouse | None = None,
     command: str = "run",
+    wait: float = 0.0,
 ) -> RunResult:
     """Load the given files, in order, as one run (watchers and event triggers call this)."""
     started = time.perf_counter()
     run_id = new_run_id()
-    wh = warehouse or open_warehouse(config)
+    wh = warehouse or open_warehouse(config, wait=wait)
     results: list[FileResult] = []
     try:
         wh.con.execute(

@@ -33,8 +33,8 @@ def warehouse_path(config: Config) -> Path:
     )
 
 
-def open_warehouse(config: Config, *, read_only: bool = False) -> Warehouse:
-    return open_duckdb(warehouse_path(config), read_only=read_only)
+def open_warehouse(config: Config, *, read_only: bool = False, wait: float = 0.0) -> Warehouse:
+    return open_duckdb(warehouse_path(config), read_only=read_only, wait=wait)
 
 
 __all__ = ["Warehouse", "open_warehouse", "warehouse_path"]

@@ -7,6 +7,7 @@ engine it runs on.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,29 +39,36 @@ class DuckDBWarehouse:
         self.close()
 
 
-def _lock_message(path: Path, exc: Exception) -> WarehouseError:
+def _lock_message(path: Path, exc: Exception, waited: float = 0.0) -> WarehouseError:
     pid = re.search(r"PID (\d+)", str(exc))
     holder = f" (PID {pid.group(1)})" if pid else ""
+    after = f" after waiting {waited:g}s" if waited else ""
     return WarehouseError(
-        f"the warehouse {path} is in use by another process{holder}",
+        f"the warehouse {path} is in use by another process{holder}{after}",
         hint="wait for the running `salespipe run` to finish, or stop it; readers use the published snapshot",
     )
 
 
 def open_duckdb(
-    path: Path, *, read_only: bool = False, memory_limit: str | None = None
+    path: Path, *, read_only: bool = False, memory_limit: str | None = None, wait: float = 0.0
 ) -> DuckDBWarehouse:
+    """Open the warehouse; with `wait`, retry that many seconds while another process holds it."""
     if read_only and not path.exists():
         raise WarehouseError(
             f"no warehouse at {path}", hint="run `salespipe run` first to load some files"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise _lock_message(path, exc) from None
-        raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from None
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from None
+            if time.monotonic() >= deadline:
+                raise _lock_message(path, exc, waited=wait) from None
+            time.sleep(0.2)
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")

@@ -41,6 +41,24 @@ DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "dim_salesperson": ("salesperson_id", ("salesperson_name",)),
 }
 
+# Marts' bookkeeping: state per mart, refresh timings, the dimension attributes the marts
+# were last built with (to detect changed attributes), and data test results per run.
+MART_DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS mart_state (name VARCHAR PRIMARY KEY, status VARCHAR, note VARCHAR,
+        fingerprint VARCHAR, mode VARCHAR, rows BIGINT, seconds DOUBLE, refreshed_at TIMESTAMPTZ)""",
+    """CREATE TABLE IF NOT EXISTS mart_refresh_log (run_id VARCHAR, name VARCHAR, mode VARCHAR,
+        rows BIGINT, seconds DOUBLE, refreshed_at TIMESTAMPTZ)""",
+    *(
+        f"CREATE TABLE IF NOT EXISTS mart_seen_{table.removeprefix('dim_')} ("
+        + ", ".join(f"{c} VARCHAR" for c in (key, *attrs))
+        + ")"
+        for table, (key, attrs) in DIMENSIONS.items()
+    ),
+    """CREATE TABLE IF NOT EXISTS check_results (run_id VARCHAR, name VARCHAR, kind VARCHAR,
+        target VARCHAR, status VARCHAR, failures BIGINT, rows JSON, message VARCHAR, seconds DOUBLE,
+        checked_at TIMESTAMPTZ)""",
+)
+
 DDL: tuple[str, ...] = (
     "CREATE SEQUENCE IF NOT EXISTS file_id_seq START 1",
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -73,4 +91,5 @@ DDL: tuple[str, ...] = (
         first_sold DATE, last_sold DATE)""",
     """CREATE TABLE IF NOT EXISTS dim_salesperson (salesperson_id VARCHAR PRIMARY KEY,
         salesperson_name VARCHAR, first_sold DATE, last_sold DATE)""",
+    *MART_DDL,
 )

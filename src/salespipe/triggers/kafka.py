@@ -1,0 +1,225 @@
+"""Consume object-created events from Kafka and load the files they name, exactly once.
+
+Messages are S3/MinIO notification JSON, `{"uri": ...}` / `{"path": ...}`, or a plain
+line naming a file. The offset is committed only after the load committed; a
+redelivered event finds the bytes in the ledger and loads nothing; a message that
+cannot be acted on goes to the dead-letter topic with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+from salespipe.config.model import Config, KafkaTrigger, Source
+from salespipe.errors import MissingExtraError, SalespipeError
+from salespipe.ingest.results import RunResult
+from salespipe.ingest.run import run_files
+from salespipe.landing import LandedFile, store_for
+from salespipe.landing.local import LocalStore
+from salespipe.landing.s3 import S3Store, split_uri
+from salespipe.triggers import RUN_LOCK
+from salespipe.warehouse import Warehouse
+
+log = logging.getLogger("salespipe.kafka")
+
+
+class PoisonMessage(Exception):
+    """A message that no retry can make loadable."""
+
+
+def parse_event(value: bytes | None) -> list[str]:
+    """The file URIs a message names."""
+    if not value:
+        raise PoisonMessage("empty message")
+    try:
+        text = value.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise PoisonMessage("message is not UTF-8 text") from None
+    if not text.startswith(("{", "[")):
+        if "\n" in text or not text:
+            raise PoisonMessage("a plain message must name exactly one file")
+        return [text]
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PoisonMessage(f"not valid JSON: {exc.msg}") from None
+    if isinstance(data, dict) and isinstance(data.get("Records"), list):
+        uris = []
+        for record in data["Records"]:
+            try:
+                if not str(record.get("eventName", "ObjectCreated")).startswith(
+                    ("ObjectCreated", "s3:ObjectCreated")
+                ):
+                    continue
+                bucket = record["s3"]["bucket"]["name"]
+                key = unquote_plus(record["s3"]["object"]["key"])
+            except (KeyError, TypeError):
+                raise PoisonMessage(
+                    "an S3 event record without s3.bucket.name and s3.object.key"
+                ) from None
+            uris.append(f"s3://{bucket}/{key}")
+        if not uris and data["Records"]:
+            return []  # e.g. ObjectRemoved: nothing to load, not an error
+        if not uris:
+            raise PoisonMessage("an S3 event with no records")
+        return uris
+    if isinstance(data, dict):
+        for name in ("uri", "path", "file", "Key"):
+            if isinstance(data.get(name), str):
+                value_ = data[name]
+                return [value_ if name != "Key" or value_.startswith("s3://") else f"s3://{value_}"]
+    raise PoisonMessage("JSON message names no file (expected S3 Records, 'uri' or 'path')")
+
+
+@dataclass
+class Resolver:
+    """Map a URI to the source whose landing holds it."""
+
+    config: Config
+
+    def resolve(self, uri: str) -> tuple[Source, LandedFile] | None:
+        """The source and file for a URI; None when the file is gone but was already loaded."""
+        import fnmatch
+
+        from salespipe.landing import DEFAULT_PATTERNS
+
+        for source in self.config.sources:
+            pattern = source.pattern or DEFAULT_PATTERNS[source.format]
+            if uri.startswith("s3://") and source.landing.startswith("s3://"):
+                bucket, prefix = split_uri(source.landing)
+                ub, ukey = split_uri(uri)
+                folder, _, name = ukey.rpartition("/")
+                if (
+                    ub != bucket
+                    or folder != prefix.rstrip("/")
+                    or not fnmatch.fnmatch(name, pattern)
+                ):
+                    continue
+                store = store_for(self.config, source)
+                assert isinstance(store, S3Store)
+                try:
+                    info = store.fs.info(uri.removeprefix("s3://"))
+                except FileNotFoundError:
+                    return None
+                return source, LandedFile(
+                    uri=uri, name=name, size=int(info.get("size") or 0), store=store
+                )
+            if not uri.startswith("s3://") and not source.landing.startswith("s3://"):
+                path = Path(uri)
+                if not path.is_absolute():
+                    path = self.config.resolve(path)
+                folder_path = Path(self.config.resolve(source.landing)).resolve()
+                if path.parent.resolve() != folder_path or not fnmatch.fnmatch(path.name, pattern):
+                    continue
+                if not path.is_file():
+                    return None
+                return source, LandedFile(
+                    uri=str(path),
+                    name=path.name,
+                    size=path.stat().st_size,
+                    store=LocalStore(folder_path),
+                    path=path,
+                )
+        raise PoisonMessage(f"no source lands {uri} (check the sources' landing and pattern)")
+
+
+def _consumer_settings(trigger: KafkaTrigger, extra: dict[str, Any] | None) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "bootstrap.servers": trigger.bootstrap_servers,
+        "group.id": trigger.group_id,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+    }
+    settings.update(extra or {})
+    return settings
+
+
+@dataclass
+class EventConsumer:
+    config: Config
+    open_warehouse: Callable[[], Warehouse] | None = None
+    on_run: Callable[[RunResult], None] | None = None
+    consumer_settings: dict[str, Any] | None = None
+
+    def run_forever(self, stop: threading.Event, max_messages: int | None = None) -> int:
+        """Consume until `stop` is set (or `max_messages` were handled); returns messages handled."""
+        try:
+            from confluent_kafka import Consumer, Producer
+        except ImportError:
+            raise MissingExtraError("confluent-kafka", "kafka") from None
+        trigger = self.config.triggers.kafka if self.config.triggers else None
+        if trigger is None:
+            raise SalespipeError(
+                "no Kafka trigger configured", hint="add triggers.kafka to salespipe.yaml"
+            )
+        consumer = Consumer(_consumer_settings(trigger, self.consumer_settings))
+        producer = (
+            Producer({"bootstrap.servers": trigger.bootstrap_servers})
+            if trigger.dead_letter_topic
+            else None
+        )
+        consumer.subscribe([trigger.topic])
+        resolver = Resolver(self.config)
+        handled = 0
+        try:
+            while not stop.is_set() and (max_messages is None or handled < max_messages):
+                msg = consumer.poll(0.5)
+                if msg is None:
+                    continue
+                if msg.error():
+                    log.warning("kafka: %s", msg.error())
+                    continue
+                self.handle(msg, resolver, producer, trigger)
+                consumer.commit(message=msg, asynchronous=False)
+                handled += 1
+        finally:
+            consumer.close()
+            if producer is not None:
+                producer.flush(10)
+        return handled
+
+    def handle(self, msg: Any, resolver: Resolver, producer: Any, trigger: KafkaTrigger) -> None:
+        try:
+            uris = parse_event(msg.value())
+            work = [w for w in (resolver.resolve(u) for u in uris) if w is not None]
+            if not work:
+                return  # the event names files already loaded and archived: a redelivery
+            with RUN_LOCK:
+                wh = self.open_warehouse() if self.open_warehouse else None
+                result = run_files(self.config, work, warehouse=wh, command="kafka")
+            if self.on_run:
+                self.on_run(result)
+        except PoisonMessage as exc:
+            self.dead_letter(msg, str(exc), producer, trigger)
+        except SalespipeError as exc:
+            # A file-level problem is recorded in the ledger by the run; anything that
+            # stops the run itself makes the message undeliverable as it stands.
+            self.dead_letter(msg, str(exc), producer, trigger)
+
+    @staticmethod
+    def dead_letter(msg: Any, reason: str, producer: Any, trigger: KafkaTrigger) -> None:
+        log.warning(
+            "kafka: dead-lettering %s[%s]@%s: %s",
+            msg.topic(),
+            msg.partition(),
+            msg.offset(),
+            reason,
+        )
+        if producer is None or not trigger.dead_letter_topic:
+            return
+        payload = {
+            "reason": reason,
+            "topic": msg.topic(),
+            "partition": msg.partition(),
+            "offset": msg.offset(),
+            "value": (msg.value() or b"").decode("utf-8", errors="replace"),
+        }
+        producer.produce(trigger.dead_letter_topic, json.dumps(payload).encode(), key=msg.key())
+        producer.flush(10)
