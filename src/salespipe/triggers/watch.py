@@ -127,23 +127,32 @@ class Watcher:
 
     def run_forever(self, stop: threading.Event) -> None:
         self.catch_up()
+        local = [s for s in self.config.sources if not s.landing.startswith("s3://")]
+        remote = [s for s in self.config.sources if s.landing.startswith("s3://")]
         observer = self._observe_folders()
         last_poll = time.monotonic()
         try:
             while not stop.is_set():
-                # An event wakes us at once; then poll until the file settles.
-                self._wake.wait(timeout=min(self.poll_seconds, max(self.settle_seconds / 4, 0.1)))
+                # An event wakes us at once; a file seen changing is re-checked until it settles;
+                # everything is also rescanned every poll interval (S3, and missed events).
+                woke = self._wake.wait(
+                    timeout=min(self.poll_seconds, max(self.settle_seconds / 4, 0.1))
+                )
                 self._wake.clear()
                 now = time.monotonic()
-                pending = bool(self._observed)
-                if pending or now - last_poll >= self.poll_seconds or observer is None:
-                    try:
-                        self.tick(now)
-                    except (
-                        Exception
-                    ):  # a watcher must outlive a bad poll; the run ledger records errors
-                        log.exception("watch tick failed")
+                due = now - last_poll >= self.poll_seconds
+                sources = list(local) if (woke or self._observed or due) else []
+                if due:
+                    sources += remote
                     last_poll = now
+                if not sources:
+                    continue
+                try:
+                    self.tick(now, sources)
+                except (
+                    Exception
+                ):  # a watcher must outlive a bad poll; the run ledger records errors
+                    log.exception("watch tick failed")
         finally:
             if observer is not None:
                 observer.stop()  # type: ignore[attr-defined]
