@@ -301,7 +301,8 @@ def compile_contract(
     else:
         parts = ", ".join(f"coalesce(CAST({k} AS VARCHAR), chr(0))" for k in key)
         key_sql = f"concat_ws({KEY_SEPARATOR}, {parts})"
-    hash_sql = "hash(" + ", ".join([f.name for f in FIELDS] + ["fx_rate"]) + ")"
+    # 63 bits, so the value fits a signed BIGINT on every engine.
+    hash_sql = "CAST(hash(" + ", ".join([f.name for f in FIELDS] + ["fx_rate"]) + ") >> 1 AS BIGINT)"
 
     # Lookups are joined in order; a later one may join on columns an earlier one added.
     joined = f"SELECT * FROM {raw_view}"

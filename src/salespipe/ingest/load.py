@@ -11,7 +11,10 @@ import contextlib
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -28,8 +31,10 @@ from salespipe.errors import ContractError, ReadError, SalespipeError
 from salespipe.ingest.lookups import prepare_lookups
 from salespipe.ingest.readers import RawFile, collect_rejects, detect_format, open_raw
 from salespipe.ingest.results import FileResult
+from salespipe.ingest.transfer import drop, transfer
 from salespipe.landing.files import LandedFile
-from salespipe.warehouse import Warehouse
+from salespipe.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from salespipe.warehouse.postgres import ensure_partitions
 from salespipe.warehouse.schema import DIMENSIONS, FACT_COLUMNS
 from salespipe.warehouse.sql import first_row
 
@@ -43,7 +48,18 @@ DIRTY_SELECT = (
 DIRTY_GROUPS = (
     "GROUPING SETS ((sale_date), (store_id), (product_id), (customer_id), (salesperson_id))"
 )
-TEMP_TABLES = ("_dups", "_match", "_qlines", "_staged_t")
+STAGING_TABLES = ("_dups", "_qrows", "_staged_t", "_dim_date_t") + tuple(f"_{t}_t" for t in DIMENSIONS)
+WAREHOUSE_TABLES = ("_incoming", "_match", "_qrows_w", "_dim_date_w", "_replay_map_w") + tuple(f"_{t}_w" for t in DIMENSIONS)
+QUARANTINE_COLUMNS = (
+    ("file_id", "BIGINT"), ("source", "VARCHAR"), ("row_number", "BIGINT"), ("line", "BIGINT"),
+    ("reasons", "VARCHAR[]"), ("raw", "JSON"), ("state", "VARCHAR"), ("replay_file_id", "BIGINT"),
+    ("quarantined_at", "TIMESTAMPTZ"),
+)
+DIM_DATE_COLUMNS = (
+    ("date", "DATE"), ("year", "INTEGER"), ("quarter", "INTEGER"), ("month", "INTEGER"),
+    ("month_start", "DATE"), ("week", "INTEGER"), ("day_of_month", "INTEGER"), ("day_of_week", "INTEGER"),
+    ("day_name", "VARCHAR"), ("is_weekend", "BOOLEAN"),
+)
 
 
 @dataclass
@@ -56,17 +72,20 @@ class LoadContext:
     rates_view: str | None = None
 
 
-def _drop_temps(con: duckdb.DuckDBPyConnection, raw: RawFile | None) -> None:
-    con.execute("DROP VIEW IF EXISTS _staged")
-    for table in TEMP_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+def cleanup(wh: Warehouse, raw: RawFile | None) -> None:
+    """Drop every temporary object of a load, on both connections."""
+    drop(wh, WAREHOUSE_TABLES)
+    for name in ("_staged", *STAGING_TABLES):
+        for kind in ("VIEW", "TABLE"):
+            with contextlib.suppress(duckdb.Error):
+                wh.staging.execute(f"DROP {kind} IF EXISTS {name}")
+    with contextlib.suppress(duckdb.Error):
+        wh.staging.unregister("_qline_numbers")
     if raw is not None:
         raw.close()
 
 
-def previously_loaded(
-    con: duckdb.DuckDBPyConnection, source: str, content_hash: str
-) -> tuple[int, str] | None:
+def previously_loaded(con: Any, source: str, content_hash: str) -> tuple[int, str] | None:
     row = first_row(
         con.execute(
             "SELECT file_id, name FROM files WHERE source = ? AND content_hash = ? AND status = 'loaded' LIMIT 1",
@@ -74,6 +93,12 @@ def previously_loaded(
         )
     )
     return (int(row[0]), str(row[1])) if row else None
+
+
+def next_file_id(con: Any) -> int:
+    row = first_row(con.execute("SELECT nextval('file_id_seq')"))
+    assert row is not None
+    return int(row[0])
 
 
 def stage_file(
@@ -98,22 +123,14 @@ def stage_raw(
     """Apply the source's contract to a raw view, creating `_staged`."""
     lookups = prepare_lookups(con, ctx.config, ctx.source, raw.columns)
     compiled = compile_contract(
-        ctx.source,
-        ctx.config,
-        raw.view,
-        raw.columns,
-        lookups,
-        ctx.rates_view,
-        uri,
-        scan_view=raw.scan_view,
+        ctx.source, ctx.config, raw.view, raw.columns, lookups, ctx.rates_view, uri, scan_view=raw.scan_view
     )
     try:
+        con.execute(f"CREATE TEMP TABLE _staged_t AS {compiled.sql}")
         if compiled.numbered:
-            con.execute(f"CREATE TEMP TABLE _staged_t AS {compiled.sql}")
             con.execute("CREATE TEMP VIEW _staged AS SELECT * FROM _staged_t")
         else:
             # Insertion order is preserved, so rowid + 1 is the data row of the file.
-            con.execute(f"CREATE TEMP TABLE _staged_t AS {compiled.sql}")
             con.execute("CREATE TEMP VIEW _staged AS SELECT rowid + 1 AS _row, * FROM _staged_t")
     except duckdb.Error as exc:
         raise _explain(exc, uri, ctx.source) from None
@@ -152,16 +169,15 @@ def _load_file(
     con = wh.con
     source = ctx.source
     content_hash = content_hash or landed.content_hash()
+    fingerprint = contract_fingerprint(source, ctx.config)
     result = FileResult(uri=landed.uri, source=source.name, status="loaded")
     if source.name_pattern and not re.fullmatch(source.name_pattern, landed.name):
         result.status = "rejected"
         result.error = f"the file name does not match name_pattern '{source.name_pattern}'"
         result.hint = "rename the file or fix the source's `name_pattern:`"
         result.reasons = {"bad_file_name": 1}
-        result.file_id = int(first_row(con.execute("SELECT nextval('file_id_seq')"))[0])  # type: ignore[index]
-        _record_file(
-            con, ctx, landed, content_hash, contract_fingerprint(source, ctx.config), result, []
-        )
+        result.file_id = next_file_id(con)
+        record_file(wh, ctx, landed.uri, landed.name, landed.size, content_hash, fingerprint, result, [])
         return result
     earlier = previously_loaded(con, source.name, content_hash)
     if earlier is not None:
@@ -169,66 +185,67 @@ def _load_file(
         result.file_id = earlier[0]
         result.error = f"same bytes already loaded as file {earlier[0]} ({earlier[1]})"
         return result
-    fingerprint = contract_fingerprint(source, ctx.config)
-    file_id = int(first_row(con.execute("SELECT nextval('file_id_seq')"))[0])  # type: ignore[index]
-    result.file_id = file_id
+    result.file_id = file_id = next_file_id(con)
     raw: RawFile | None = None
     try:
         # Staging touches only temp tables, so it runs before the transaction: rowids of a
         # table created outside a transaction count rows from 0 in file order.
-        raw, compiled = stage_file(con, ctx, landed)
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            "DELETE FROM files WHERE source = ? AND content_hash = ? AND status <> 'loaded'",
-            [source.name, content_hash],
-        )
-        _merge(con, ctx, raw, compiled, file_id, result)
-        result.unused_columns = list(compiled.unused_columns)
-        result.seconds = time.perf_counter() - started
-        _record_file(con, ctx, landed, content_hash, fingerprint, result, raw.columns)
-        con.execute("COMMIT")
+        raw, compiled = stage_file(wh.staging, ctx, landed)
+
+        def ledger() -> None:
+            con.execute(
+                "DELETE FROM files WHERE source = ? AND content_hash = ? AND status <> 'loaded'",
+                [source.name, content_hash],
+            )
+            result.seconds = time.perf_counter() - started
+            record_file(wh, ctx, landed.uri, landed.name, landed.size, content_hash, fingerprint, result,
+                        raw.columns if raw else [])
+
+        merge_staged(wh, ctx, raw, compiled, file_id, result, ledger)
     except SalespipeError as exc:
-        _rollback(con)
-        _drop_temps(con, raw)
+        _rollback(wh)
+        cleanup(wh, raw)
         result.status = "rejected" if isinstance(exc, ContractError | ReadError) else "failed"
-        result.rows_in = result.rows_loaded = result.rows_updated = result.rows_quarantined = (
-            result.rows_duplicate
-        ) = 0
+        result.rows_in = result.rows_loaded = result.rows_updated = 0
+        result.rows_quarantined = result.rows_duplicate = 0
         result.reasons = {}
         if isinstance(exc, ContractError) and exc.message.startswith("missing_column:"):
             result.reasons = {exc.message.split(":", 2)[0] + ":" + (exc.field or ""): 1}
         result.error = exc.message
         result.hint = exc.hint
         result.seconds = time.perf_counter() - started
-        _record_file(
-            con, ctx, landed, content_hash, fingerprint, result, raw.columns if raw else []
-        )
+        record_file(wh, ctx, landed.uri, landed.name, landed.size, content_hash, fingerprint, result,
+                    raw.columns if raw else [])
         return result
     except BaseException:
-        _rollback(con)
-        _drop_temps(con, raw)
+        _rollback(wh)
+        cleanup(wh, raw)
         raise
-    _drop_temps(con, raw)
+    cleanup(wh, raw)
     return result
 
 
-def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+def _rollback(wh: Warehouse) -> None:
     # the failure may have come before the transaction began
     with contextlib.suppress(duckdb.TransactionException):
-        con.execute("ROLLBACK")
+        wh.con.execute("ROLLBACK")
 
 
-def _merge(
-    con: duckdb.DuckDBPyConnection,
+def merge_staged(
+    wh: Warehouse,
     ctx: LoadContext,
     raw: RawFile,
     compiled: CompiledContract,
     file_id: int,
     result: FileResult,
+    in_transaction: Callable[[], None],
 ) -> None:
+    """Merge `_staged` into the warehouse in one transaction, then run `in_transaction`
+    (the ledger row) before the commit. Fills the reconciliation of `result`."""
+    staging = wh.staging
     source = ctx.source.name
     counts = first_row(
-        con.execute(
+        staging.execute(
             "SELECT count(*), count(*) FILTER (WHERE mask <> 0), min(sale_date) FILTER (WHERE mask = 0), "
             "max(sale_date) FILTER (WHERE mask = 0) FROM _staged"
         )
@@ -237,31 +254,51 @@ def _merge(
     staged_rows, invalid = int(counts[0]), int(counts[1])
     result.min_date = str(counts[2]) if counts[2] else None
     result.max_date = str(counts[3]) if counts[3] else None
+    result.unused_columns = list(compiled.unused_columns)
 
     # Within one file a repeated key keeps the first valid row.
-    con.execute(
+    staging.execute(
         "CREATE TEMP TABLE _dups AS SELECT _row FROM ("
         "  SELECT _row, row_number() OVER (PARTITION BY row_key ORDER BY _row) AS rn FROM _staged"
         "  WHERE mask = 0 AND row_key IN (SELECT row_key FROM _staged WHERE mask = 0 GROUP BY row_key HAVING count(*) > 1)"
         ") WHERE rn > 1"
     )
-    dups = int(first_row(con.execute("SELECT count(*) FROM _dups"))[0])  # type: ignore[index]
+    dups = int(first_row(staging.execute("SELECT count(*) FROM _dups"))[0])  # type: ignore[index]
+    _stage_side_tables(staging, ctx, raw, compiled, file_id)
+    months = [r[0] for r in staging.execute(
+        "SELECT DISTINCT CAST(date_trunc('month', sale_date) AS DATE) FROM _staged WHERE mask = 0"
+    ).fetchall()]
+    fact_cols = [name for name, _ in FACT_COLUMNS]
+    fact_types = dict(FACT_COLUMNS)
+    incoming = ", ".join(
+        f"CAST({_sql_key(source)} AS VARCHAR) AS source" if name == "source"
+        else f"CAST({file_id} AS BIGINT) AS file_id" if name == "file_id" else f"s.{name}"
+        for name in fact_cols
+    )
 
+    con = wh.con
+    con.execute("BEGIN TRANSACTION")
+    if isinstance(wh, PostgresWarehouse):
+        ensure_partitions(wh.con, months)
+    transfer(
+        wh,
+        f"SELECT {incoming} FROM _staged s WHERE s.mask = 0 "
+        "AND NOT EXISTS (SELECT 1 FROM _dups d WHERE d._row = s._row)",
+        "_incoming",
+        [(n, fact_types[n].replace(" NOT NULL", "")) for n in fact_cols],
+    )
     # A key already in the warehouse is an upsert: same content = duplicate, changed = update.
     existing = first_row(con.execute("SELECT 1 FROM fact_sales WHERE source = ? LIMIT 1", [source]))
     if existing:
         con.execute(
-            "CREATE TEMP TABLE _match AS SELECT s._row, s.row_key, f.row_hash = s.row_hash AS same "
-            "FROM _staged s JOIN fact_sales f ON f.source = ? AND f.row_key = s.row_key "
-            "WHERE s.mask = 0 AND s._row NOT IN (SELECT _row FROM _dups)",
+            "CREATE TEMP TABLE _match AS SELECT i.row_key, f.row_hash = i.row_hash AS same "
+            "FROM _incoming i JOIN fact_sales f ON f.source = ? AND f.row_key = i.row_key",
             [source],
         )
     else:
-        con.execute("CREATE TEMP TABLE _match (_row BIGINT, row_key VARCHAR, same BOOLEAN)")
+        con.execute("CREATE TEMP TABLE _match (row_key VARCHAR, same BOOLEAN)")
     match = first_row(
-        con.execute(
-            "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match"
-        )
+        con.execute("SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match")
     )
     assert match is not None
     same, changed = int(match[0]), int(match[1])
@@ -277,26 +314,10 @@ def _merge(
             "DELETE FROM fact_sales WHERE source = ? AND row_key IN (SELECT row_key FROM _match WHERE NOT same)",
             [source],
         )
-    fact_cols = [name for name, _ in FACT_COLUMNS]
-    select = ", ".join(
-        "?" if name == "source" else "CAST(? AS BIGINT)" if name == "file_id" else f"s.{name}"
-        for name in fact_cols
-    )
-    con.execute(
-        f"INSERT INTO fact_sales ({', '.join(fact_cols)}) SELECT {select} FROM _staged s "
-        "WHERE s.mask = 0 AND NOT EXISTS (SELECT 1 FROM _dups d WHERE d._row = s._row) "
-        "AND NOT EXISTS (SELECT 1 FROM _match m WHERE m._row = s._row AND m.same)",
-        [source, file_id],
-    )
-    con.execute(
-        f"INSERT INTO mart_dirty {DIRTY_SELECT} FROM _staged s "
-        "WHERE s.mask = 0 AND NOT EXISTS (SELECT 1 FROM _dups d WHERE d._row = s._row) "
-        "AND NOT EXISTS (SELECT 1 FROM _match m WHERE m._row = s._row AND m.same) "
-        f"GROUP BY {DIRTY_GROUPS}",
-        [file_id],
-    )
-    _upsert_dimensions(con, ctx)
-    _quarantine(con, ctx, raw, compiled, file_id, result)
+    new_rows = "FROM _incoming i WHERE NOT EXISTS (SELECT 1 FROM _match m WHERE m.row_key = i.row_key AND m.same)"
+    con.execute(f"INSERT INTO fact_sales ({', '.join(fact_cols)}) SELECT {', '.join(fact_cols)} {new_rows}")
+    con.execute(f"INSERT INTO mart_dirty {DIRTY_SELECT} {new_rows} GROUP BY {DIRTY_GROUPS}", [file_id])
+    _merge_side_tables(wh)
 
     rejects = len(raw.rejects)
     result.rows_in = staged_rows + rejects
@@ -304,91 +325,102 @@ def _merge(
     result.rows_duplicate = same
     result.rows_updated = changed
     result.rows_loaded = staged_rows - invalid - dups - same - changed
-    reasons = dict(
-        (str(code), int(n))
-        for code, n in con.execute(
+    reasons = {
+        str(code): int(n)
+        for code, n in staging.execute(
             f"SELECT code, count(*) FROM (SELECT unnest({compiled.reason_sql()}) AS code FROM _staged WHERE mask <> 0) "
             "GROUP BY code ORDER BY code"
         ).fetchall()
-    )
+    }
     if dups:
         reasons[DUPLICATE_KEY] = dups
     if rejects:
         reasons[MALFORMED] = rejects
     result.reasons = reasons
+    in_transaction()
+    con.execute("COMMIT")
 
 
-def _upsert_dimensions(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
+def _stage_side_tables(
+    staging: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawFile, compiled: CompiledContract, file_id: int
+) -> None:
+    """Dimension members, calendar days and quarantine rows of the file, built in staging."""
     for table, (key, attrs) in DIMENSIONS.items():
-        latest = ", ".join(
-            f"arg_max({a}, _row) FILTER (WHERE {a} IS NOT NULL) AS {a}" for a in attrs
-        )
-        extra_cols, extra_sel = "", ""
+        latest = ", ".join(f"arg_max({a}, _row) FILTER (WHERE {a} IS NOT NULL) AS {a}" for a in attrs)
+        extra = ""
         if table == "dim_store":
             tz = ctx.config.source_timezone(ctx.source)
             cases = " ".join(
-                f"WHEN '{s}' THEN '{z}'" for s, z in ctx.source.store_timezones.items()
+                f"WHEN {_sql_key(s)} THEN {_sql_key(z)}" for s, z in ctx.source.store_timezones.items()
             )
-            extra_cols = ", timezone"
-            extra_sel = f", CASE {key} {cases} ELSE '{tz}' END" if cases else f", '{tz}'"
-        sets = ", ".join(f"{a} = coalesce(excluded.{a}, {table}.{a})" for a in attrs)
+            extra = f", CASE {key} {cases} ELSE {_sql_key(tz)} END AS timezone" if cases else f", {_sql_key(tz)} AS timezone"
+        staging.execute(
+            f"CREATE TEMP TABLE _{table}_t AS SELECT {key}, {latest}{extra}, min(sale_date) AS first_sold, "
+            f"max(sale_date) AS last_sold FROM _staged WHERE mask = 0 AND {key} IS NOT NULL GROUP BY {key} "
+            f"ORDER BY {key}"
+        )
+    staging.execute(
+        "CREATE TEMP TABLE _dim_date_t AS SELECT d AS date, year(d) AS year, quarter(d) AS quarter, "
+        "month(d) AS month, CAST(date_trunc('month', d) AS DATE) AS month_start, week(d) AS week, "
+        "day(d) AS day_of_month, isodow(d) AS day_of_week, dayname(d) AS day_name, isodow(d) >= 6 AS is_weekend "
+        "FROM (SELECT CAST(unnest(generate_series(min(sale_date), max(sale_date), INTERVAL 1 DAY)) AS DATE) AS d "
+        "FROM _staged WHERE mask = 0) WHERE d IS NOT NULL"
+    )
+    _stage_quarantine(staging, ctx, raw, compiled, file_id)
+
+
+def _merge_side_tables(wh: Warehouse) -> None:
+    con = wh.con
+    for table, (key, attrs) in DIMENSIONS.items():
+        cols = [(key, "VARCHAR"), *((a, "VARCHAR") for a in attrs)]
+        if table == "dim_store":
+            cols.append(("timezone", "VARCHAR"))
+        cols += [("first_sold", "DATE"), ("last_sold", "DATE")]
+        transfer(wh, f"SELECT * FROM _{table}_t", f"_{table}_w", cols)
+        names = [c for c, _ in cols]
+        sets = ", ".join(
+            f"{a} = coalesce(excluded.{a}, {table}.{a})" for a in attrs
+        ) + (", timezone = excluded.timezone" if table == "dim_store" else "")
         con.execute(
-            f"INSERT INTO {table} ({key}, {', '.join(attrs)}{extra_cols}, first_sold, last_sold) "
-            f"SELECT {key}, {', '.join(attrs)}{extra_sel}, first_sold, last_sold FROM ("
-            f"  SELECT {key}, {latest}, min(sale_date) AS first_sold, max(sale_date) AS last_sold "
-            f"  FROM _staged WHERE mask = 0 AND {key} IS NOT NULL GROUP BY {key}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {sets}{', timezone = excluded.timezone' if extra_cols else ''}, "
+            f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} FROM _{table}_w "
+            f"ON CONFLICT ({key}) DO UPDATE SET {sets}, "
             f"first_sold = least(excluded.first_sold, {table}.first_sold), "
             f"last_sold = greatest(excluded.last_sold, {table}.last_sold)"
         )
-    con.execute(
-        "INSERT INTO dim_date SELECT d, year(d), quarter(d), month(d), date_trunc('month', d), week(d), "
-        "day(d), isodow(d), dayname(d), isodow(d) >= 6 FROM ("
-        "  SELECT CAST(unnest(generate_series(min(sale_date), max(sale_date), INTERVAL 1 DAY)) AS DATE) AS d "
-        "  FROM _staged WHERE mask = 0) WHERE d IS NOT NULL ON CONFLICT DO NOTHING"
-    )
+    transfer(wh, "SELECT * FROM _dim_date_t", "_dim_date_w", DIM_DATE_COLUMNS)
+    con.execute("INSERT INTO dim_date SELECT * FROM _dim_date_w ON CONFLICT DO NOTHING")
+    transfer(wh, "SELECT * FROM _qrows", "_qrows_w", QUARANTINE_COLUMNS)
+    con.execute("INSERT INTO quarantine SELECT * FROM _qrows_w")
 
 
-def _quarantine(
-    con: duckdb.DuckDBPyConnection,
-    ctx: LoadContext,
-    raw: RawFile,
-    compiled: CompiledContract,
-    file_id: int,
-    result: FileResult,
+def _stage_quarantine(
+    staging: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawFile, compiled: CompiledContract, file_id: int
 ) -> None:
     raw_struct = "{" + ", ".join(f"{_sql_key(c)}: r.{quote_ident(c)}" for c in raw.columns) + "}"
-    con.execute(
-        "CREATE TEMP TABLE _qlines AS "
+    quarantined = (
         f"SELECT _row, {compiled.reason_sql()} AS reasons FROM _staged WHERE mask <> 0 "
         f"UNION ALL SELECT _row, ['{DUPLICATE_KEY}'] FROM _dups"
     )
-    rows = [int(r[0]) for r in con.execute("SELECT _row FROM _qlines").fetchall()]
-    if rows:
-        lines = pa.table(
-            {
-                "_row": pa.array(rows, pa.int64()),
-                "line": pa.array([raw.line_of(r) for r in rows], pa.int64()),
-            }
-        )
-        con.register("_qline_numbers", lines)
-        con.execute(
-            "INSERT INTO quarantine SELECT CAST(? AS BIGINT), ?, q._row, n.line, q.reasons, "
-            f"to_json({raw_struct}), 'open', NULL, now() "
-            f"FROM _qlines q JOIN {raw.view} r USING (_row) JOIN _qline_numbers n USING (_row)",
-            [file_id, ctx.source.name],
-        )
-        con.unregister("_qline_numbers")
+    rows = [int(r[0]) for r in staging.execute(f"SELECT _row FROM ({quarantined})").fetchall()]
+    lines = pa.table({
+        "_row": pa.array(rows, pa.int64()),
+        "line": pa.array([raw.line_of(r) for r in rows], pa.int64()),
+    })
+    staging.register("_qline_numbers", lines)
+    now = datetime.now(UTC)
+    staging.execute(
+        "CREATE TEMP TABLE _qrows AS SELECT CAST(? AS BIGINT) AS file_id, CAST(? AS VARCHAR) AS source, "
+        "CAST(q._row AS BIGINT) AS row_number, n.line, q.reasons, CAST(to_json("
+        + raw_struct + ") AS JSON) AS raw, 'open' AS state, CAST(NULL AS BIGINT) AS replay_file_id, "
+        "CAST(? AS TIMESTAMPTZ) AS quarantined_at "
+        f"FROM ({quarantined}) q JOIN {raw.view} r USING (_row) JOIN _qline_numbers n USING (_row)",
+        [file_id, ctx.source.name, now],
+    )
     for rejected in raw.rejects:
-        con.execute(
-            "INSERT INTO quarantine VALUES (?, ?, NULL, ?, [?], ?, 'open', NULL, now())",
-            [
-                file_id,
-                ctx.source.name,
-                rejected.line,
-                MALFORMED,
-                json.dumps({"_line": rejected.text, "_error": rejected.message}),
-            ],
+        staging.execute(
+            "INSERT INTO _qrows VALUES (?, ?, NULL, ?, [?], ?, 'open', NULL, ?)",
+            [file_id, ctx.source.name, rejected.line, MALFORMED,
+             json.dumps({"_line": rejected.text, "_error": rejected.message}), now],
         )
 
 
@@ -396,40 +428,25 @@ def _sql_key(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def _record_file(
-    con: duckdb.DuckDBPyConnection,
+def record_file(
+    wh: Warehouse,
     ctx: LoadContext,
-    landed: LandedFile,
+    uri: str,
+    name: str,
+    size: int,
     content_hash: str,
     fingerprint: str,
     result: FileResult,
     columns: list[str],
 ) -> None:
-    con.execute(
-        "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "now() - to_microseconds(CAST(? * 1000000 AS BIGINT)), now(), ?)",
+    finished = datetime.now(UTC)
+    wh.con.execute(
+        "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            result.file_id,
-            ctx.run_id,
-            ctx.source.name,
-            landed.uri,
-            landed.name,
-            content_hash,
-            landed.size,
-            fingerprint,
-            result.status,
-            result.rows_in,
-            result.rows_loaded,
-            result.rows_updated,
-            result.rows_quarantined,
-            result.rows_duplicate,
-            json.dumps(result.reasons),
-            json.dumps(columns),
-            json.dumps(result.unused_columns),
-            result.error,
-            result.min_date,
-            result.max_date,
-            result.seconds,
-            result.seconds,
+            result.file_id, ctx.run_id, ctx.source.name, uri, name, content_hash, size, fingerprint,
+            result.status, result.rows_in, result.rows_loaded, result.rows_updated, result.rows_quarantined,
+            result.rows_duplicate, json.dumps(result.reasons), json.dumps(columns),
+            json.dumps(result.unused_columns), result.error, result.min_date, result.max_date,
+            finished - timedelta(seconds=result.seconds), finished, result.seconds,
         ],
     )

@@ -6,6 +6,7 @@ also marks the loaded rows `replayed`, so replaying twice loads nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -16,17 +17,18 @@ from salespipe.errors import SalespipeError
 from salespipe.ingest.load import (
     MALFORMED,
     LoadContext,
-    _drop_temps,
-    _merge,
-    _record_file,
+    cleanup,
+    merge_staged,
+    next_file_id,
+    record_file,
     stage_raw,
 )
 from salespipe.ingest.lookups import prepare_rates
 from salespipe.ingest.readers import RawFile
 from salespipe.ingest.results import FileResult, RunResult
 from salespipe.ingest.run import new_run_id
-from salespipe.landing.files import LandedFile
-from salespipe.warehouse import open_warehouse
+from salespipe.ingest.transfer import transfer
+from salespipe.warehouse import Warehouse, open_warehouse
 from salespipe.warehouse.sql import first_row
 
 # Rows quarantined only as duplicates, or as unparseable lines, are not fixed by a contract.
@@ -47,7 +49,7 @@ def replay_quarantine(config: Config, source_name: str | None = None) -> RunResu
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, 'replay', now(), 'running')",
             [run_id],
         )
-        rates = prepare_rates(con, config)
+        rates = prepare_rates(wh.staging, config)
         for source in sources:
             count = first_row(
                 con.execute(
@@ -59,36 +61,36 @@ def replay_quarantine(config: Config, source_name: str | None = None) -> RunResu
                 continue
             ctx = LoadContext(config=config, source=source, run_id=run_id, rates_view=rates)
             uri = f"replay:{source.name}:{run_id}"
-            landed = LandedFile(
-                uri=uri, path=config.base_dir, name=f"quarantine replay {run_id}", size=0
-            )
             result = FileResult(uri=uri, source=source.name, status="loaded")
             t0 = time.perf_counter()
-            file_id = int(first_row(con.execute("SELECT nextval('file_id_seq')"))[0])  # type: ignore[index]
-            result.file_id = file_id
-            con.execute("BEGIN TRANSACTION")
+            result.file_id = file_id = next_file_id(con)
             raw: RawFile | None = None
             try:
-                raw = _replay_view(con, source.name)
-                compiled = stage_raw(con, ctx, raw, uri)
-                _merge(con, ctx, raw, compiled, file_id, result)
-                _settle(con, file_id)
-                result.unused_columns = list(compiled.unused_columns)
-                result.seconds = time.perf_counter() - t0
-                _record_file(con, ctx, landed, uri, compiled.fingerprint, result, raw.columns)
-                con.execute("COMMIT")
+                raw = _replay_view(wh, source.name)
+                compiled = stage_raw(wh.staging, ctx, raw, uri)
+                columns = raw.columns
+
+                def settle_and_record() -> None:
+                    _settle(wh, file_id)
+                    result.seconds = time.perf_counter() - t0
+                    record_file(wh, ctx, uri, f"quarantine replay {run_id}", 0, uri, compiled.fingerprint,
+                                result, columns)
+
+                merge_staged(wh, ctx, raw, compiled, file_id, result, settle_and_record)
             except SalespipeError as exc:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(Exception):
+                    con.execute("ROLLBACK")
                 result.status, result.error, result.hint = "rejected", exc.message, exc.hint
                 result.rows_in = result.rows_loaded = result.rows_updated = 0
                 result.rows_quarantined = result.rows_duplicate = 0
                 result.reasons = {}
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(Exception):
+                    con.execute("ROLLBACK")
                 raise
             finally:
-                _drop_temps(con, raw)
-                con.execute("DROP TABLE IF EXISTS _replay_map")
+                cleanup(wh, raw)
+                wh.staging.execute("DROP TABLE IF EXISTS _replay_map")
             results.append(result)
         run = RunResult(run_id=run_id, files=results, seconds=time.perf_counter() - started)
         con.execute(
@@ -98,48 +100,54 @@ def replay_quarantine(config: Config, source_name: str | None = None) -> RunResu
     return run
 
 
-def _replay_view(con: object, source: str) -> RawFile:
-    import duckdb
+def _replay_view(wh: Warehouse, source: str) -> RawFile:
+    """The replayable rows of a source as a raw view in staging, numbered from 1."""
+    import pyarrow as pa
 
-    assert isinstance(con, duckdb.DuckDBPyConnection)
-    con.execute(
-        "CREATE TEMP TABLE _replay_map AS SELECT row_number() OVER (ORDER BY file_id, row_number) AS _row, "
-        f"file_id, row_number AS orig_row, line, raw FROM quarantine WHERE source = ? AND {REPLAYABLE}",
+    rows = wh.con.execute(
+        f"SELECT file_id, row_number, line, raw FROM quarantine WHERE source = ? AND {REPLAYABLE} "
+        "ORDER BY file_id, row_number",
         [source],
+    ).fetchall()
+    table = pa.table({
+        "file_id": pa.array([r[0] for r in rows], pa.int64()),
+        "orig_row": pa.array([r[1] for r in rows], pa.int64()),
+        "line": pa.array([r[2] for r in rows], pa.int64()),
+        "raw": pa.array([r[3] if isinstance(r[3], str) else json.dumps(r[3]) for r in rows], pa.string()),
+    })
+    staging = wh.staging
+    staging.register("_replay_rows", table)
+    staging.execute(
+        "CREATE OR REPLACE TEMP TABLE _replay_map AS SELECT row_number() OVER () AS _row, * FROM _replay_rows"
     )
+    staging.unregister("_replay_rows")
     keys: list[str] = []
-    for (raw,) in con.execute("SELECT DISTINCT raw FROM _replay_map").fetchall():
-        for k in json.loads(raw):
+    for r in rows:
+        for k in json.loads(r[3]) if isinstance(r[3], str) else r[3]:
             if k not in keys:
                 keys.append(k)
     cols = ", ".join(f"json_extract_string(raw, {_path(k)}) AS {quote_ident(k)}" for k in keys)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT _row, {cols} FROM _replay_map")
-    lines = {
-        int(r): int(line)
-        for r, line in con.execute("SELECT _row, line FROM _replay_map").fetchall()
-    }
-    raw_file = RawFile(view="_raw", columns=keys)
-    raw_file.line_of = lambda row: lines.get(row, 0)  # type: ignore[method-assign]
-    return raw_file
+    staging.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT _row, {cols} FROM _replay_map")
+    transfer(wh, "SELECT _row, file_id, orig_row FROM _replay_map", "_replay_map_w",
+             [("_row", "BIGINT"), ("file_id", "BIGINT"), ("orig_row", "BIGINT")])
+    return RawFile(view="_raw", columns=keys, line_map=[int(r[2] or 0) for r in rows])
 
 
 def _path(key: str) -> str:
     return "'$." + json.dumps(key).replace("'", "''") + "'"
 
 
-def _settle(con: object, file_id: int) -> None:
+def _settle(wh: Warehouse, file_id: int) -> None:
     """Mark rows that passed as replayed; rows that still fail keep their original entry."""
-    import duckdb
-
-    assert isinstance(con, duckdb.DuckDBPyConnection)
+    con = wh.con
     con.execute(
-        "UPDATE quarantine SET state = 'replayed', replay_file_id = ? FROM _replay_map m "
+        "UPDATE quarantine SET state = 'replayed', replay_file_id = ? FROM _replay_map_w m "
         "WHERE quarantine.file_id = m.file_id AND quarantine.row_number = m.orig_row "
         "AND m._row NOT IN (SELECT row_number FROM quarantine WHERE file_id = ?)",
         [file_id, file_id],
     )
     con.execute(
-        "UPDATE quarantine SET reasons = n.reasons FROM _replay_map m JOIN quarantine n "
+        "UPDATE quarantine SET reasons = n.reasons FROM _replay_map_w m JOIN quarantine n "
         "ON n.file_id = ? AND n.row_number = m._row "
         "WHERE quarantine.file_id = m.file_id AND quarantine.row_number = m.orig_row",
         [file_id],

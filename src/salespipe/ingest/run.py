@@ -60,7 +60,7 @@ def run_files(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, now(), 'running')",
             [run_id, command],
         )
-        rates = prepare_rates(wh.con, config)
+        rates = prepare_rates(wh.staging, config)
         total = len(work)
         for i, (source, landed) in enumerate(work):
             if progress:

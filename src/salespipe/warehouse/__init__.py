@@ -7,12 +7,20 @@ from pathlib import Path
 from salespipe.config.model import Config
 from salespipe.errors import ConfigError
 from salespipe.warehouse.duckdb import DuckDBWarehouse, open_duckdb
+from salespipe.warehouse.postgres import PostgresWarehouse, open_postgres
 
-Warehouse = DuckDBWarehouse
+Warehouse = DuckDBWarehouse | PostgresWarehouse
+
+
+def is_postgres(config: Config) -> bool:
+    return config.warehouse.startswith(("postgresql://", "postgres://"))
 
 
 def warehouse_path(config: Config) -> Path:
+    """The DuckDB file (for PostgreSQL: the folder of the config, for snapshots and discovery)."""
     url = config.warehouse
+    if is_postgres(config):
+        return config.resolve(".salespipe-postgres")
     if url.startswith("duckdb://"):
         rest = url.removeprefix("duckdb://")
         # duckdb:///rel/path -> relative to the config; duckdb:////abs/path -> absolute
@@ -20,12 +28,6 @@ def warehouse_path(config: Config) -> Path:
         if not rest:
             raise ConfigError("warehouse: duckdb:/// needs a file path", key="warehouse")
         return config.resolve(rest)
-    if url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(
-            "the PostgreSQL warehouse is not available in this version",
-            key="warehouse",
-            hint="use warehouse: duckdb:///warehouse.duckdb for now",
-        )
     raise ConfigError(
         f"unknown warehouse URL '{url}'",
         key="warehouse",
@@ -34,7 +36,9 @@ def warehouse_path(config: Config) -> Path:
 
 
 def open_warehouse(config: Config, *, read_only: bool = False, wait: float = 0.0) -> Warehouse:
+    if is_postgres(config):
+        return open_postgres(config.warehouse, read_only=read_only)
     return open_duckdb(warehouse_path(config), read_only=read_only, wait=wait)
 
 
-__all__ = ["Warehouse", "open_warehouse", "warehouse_path"]
+__all__ = ["DuckDBWarehouse", "PostgresWarehouse", "Warehouse", "is_postgres", "open_warehouse", "warehouse_path"]

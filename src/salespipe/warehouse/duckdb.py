@@ -29,6 +29,10 @@ class DuckDBWarehouse:
     # Contracts are compiled to DuckDB SQL and staged in the warehouse connection itself.
     stages_in_place = True
 
+    @property
+    def staging(self) -> duckdb.DuckDBPyConnection:
+        return self.con
+
     def close(self) -> None:
         self.con.close()
 

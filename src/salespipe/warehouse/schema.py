@@ -12,7 +12,7 @@ FACT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source", "VARCHAR NOT NULL"),
     ("file_id", "BIGINT NOT NULL"),
     ("row_key", "VARCHAR NOT NULL"),
-    ("row_hash", "UBIGINT NOT NULL"),
+    ("row_hash", "BIGINT NOT NULL"),
     ("transaction_id", "VARCHAR"),
     ("line_no", "VARCHAR"),
     ("sold_at", "TIMESTAMPTZ NOT NULL"),

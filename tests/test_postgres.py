@@ -1,0 +1,68 @@
+"""The same pipeline on a real PostgreSQL server that the tests start and stop themselves."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from .conftest import BASIC_CONFIG, Project, line
+from .servers import create_database, postgres_server
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_project(tmp_path: Path, pg_server: str) -> Project:
+    url = create_database(pg_server, f"sp_{next(_counter)}")
+    p = Project(tmp_path)
+    p.landing.mkdir(parents=True)
+    p.write_config(BASIC_CONFIG.replace("duckdb:///warehouse.duckdb", url))
+    p.url = url  # type: ignore[attr-defined]
+    return p
+
+
+def pg_one(url: str, sql: str) -> Any:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_load_upsert_and_quarantine_on_postgres(pg_project: Project) -> None:
+    pg_project.write_csv("d1.csv", [line("T1", 1), line("T1", 2, price="5.00"), line("T2", 1, quantity="x"),
+                                    line("T1", 1), line("T3", 1, sold_at="2025-02-03 10:00:00")])
+    f = pg_project.run()["files"][0]
+    assert (f["rows_in"], f["rows_loaded"], f["rows_quarantined"]) == (5, 3, 2)
+    assert f["reasons"] == {"bad_number": 1, "duplicate_key": 1}
+    pg_project.write_csv("d2.csv", [line("T1", 1), line("T1", 2, price="7.50"), line("T4", 1)])
+    f2 = pg_project.run()["files"][-1]
+    assert (f2["rows_loaded"], f2["rows_updated"], f2["rows_duplicate"]) == (1, 1, 1)
+    k = pg_project.kpis()
+    assert Decimal(str(k["net_sales"])) == Decimal("37.50") and k["lines"] == 4
+    url = pg_project.url  # type: ignore[attr-defined]
+    partitions = {r[0] for r in pg_one(url, "SELECT inhrelid::regclass::text FROM pg_inherits")}
+    assert {"fact_sales_2025_01", "fact_sales_2025_02"} <= partitions
+    q = pg_project.cli("quarantine", "list", "--json").json()
+    assert sorted((r["line"], r["reasons"][0]) for r in q) == [(4, "bad_number"), (5, "duplicate_key")]
+    assert pg_project.run()["files"] == [] or all(x["status"] == "skipped" for x in pg_project.run()["files"])
+
+
+def test_replay_on_postgres(pg_project: Project) -> None:
+    pg_project.write_csv("d1.csv", [line("T1", 1), line("T2", 1, sold_at="01.02.2025 10:00")])
+    pg_project.run()
+    pg_project.write_config(pg_project.config.read_text().replace(
+        'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}', 'formats: {sold_at: ["%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"]}'))
+    replay = pg_project.cli("quarantine", "replay", "--json").json()
+    assert replay["files"][0]["rows_loaded"] == 1
+    assert pg_project.kpis()["lines"] == 2
+    assert pg_project.cli("quarantine", "list", "--json").json() == []
