@@ -39,8 +39,16 @@ def pg_one(url: str, sql: str) -> Any:
 
 
 def test_load_upsert_and_quarantine_on_postgres(pg_project: Project) -> None:
-    pg_project.write_csv("d1.csv", [line("T1", 1), line("T1", 2, price="5.00"), line("T2", 1, quantity="x"),
-                                    line("T1", 1), line("T3", 1, sold_at="2025-02-03 10:00:00")])
+    pg_project.write_csv(
+        "d1.csv",
+        [
+            line("T1", 1),
+            line("T1", 2, price="5.00"),
+            line("T2", 1, quantity="x"),
+            line("T1", 1),
+            line("T3", 1, sold_at="2025-02-03 10:00:00"),
+        ],
+    )
     f = pg_project.run()["files"][0]
     assert (f["rows_in"], f["rows_loaded"], f["rows_quarantined"]) == (5, 3, 2)
     assert f["reasons"] == {"bad_number": 1, "duplicate_key": 1}
@@ -53,16 +61,103 @@ def test_load_upsert_and_quarantine_on_postgres(pg_project: Project) -> None:
     partitions = {r[0] for r in pg_one(url, "SELECT inhrelid::regclass::text FROM pg_inherits")}
     assert {"fact_sales_2025_01", "fact_sales_2025_02"} <= partitions
     q = pg_project.cli("quarantine", "list", "--json").json()
-    assert sorted((r["line"], r["reasons"][0]) for r in q) == [(4, "bad_number"), (5, "duplicate_key")]
-    assert pg_project.run()["files"] == [] or all(x["status"] == "skipped" for x in pg_project.run()["files"])
+    assert sorted((r["line"], r["reasons"][0]) for r in q) == [
+        (4, "bad_number"),
+        (5, "duplicate_key"),
+    ]
+    assert pg_project.run()["files"] == [] or all(
+        x["status"] == "skipped" for x in pg_project.run()["files"]
+    )
 
 
 def test_replay_on_postgres(pg_project: Project) -> None:
     pg_project.write_csv("d1.csv", [line("T1", 1), line("T2", 1, sold_at="01.02.2025 10:00")])
     pg_project.run()
-    pg_project.write_config(pg_project.config.read_text().replace(
-        'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}', 'formats: {sold_at: ["%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"]}'))
+    pg_project.write_config(
+        pg_project.config.read_text().replace(
+            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}',
+            'formats: {sold_at: ["%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"]}',
+        )
+    )
     replay = pg_project.cli("quarantine", "replay", "--json").json()
     assert replay["files"][0]["rows_loaded"] == 1
     assert pg_project.kpis()["lines"] == 2
     assert pg_project.cli("quarantine", "list", "--json").json() == []
+
+
+def test_concurrent_runs_on_different_sources_and_a_reader(
+    pg_project: Project, tmp_path: Path
+) -> None:
+    """Several `salespipe run` processes at once, one per source, while a reader queries."""
+    import subprocess
+    import sys
+    import threading
+
+    sources = ["north", "south", "east"]
+    config = (
+        pg_project.config.read_text().split("sources:")[0]
+        + "sources:\n"
+        + "".join(
+            f"  - {{name: {s}, landing: landing/{s}, pattern: '*.csv', formats: {{sold_at: '%Y-%m-%d %H:%M:%S'}}}}\n"
+            for s in sources
+        )
+    )
+    pg_project.write_config(config)
+    expected = Decimal(0)
+    for n, s in enumerate(sources):
+        folder = pg_project.root / "landing" / s
+        for day in range(3):
+            rows = [
+                line(
+                    f"{s}-{day}-{i}",
+                    1,
+                    store=s,
+                    price=f"{n + 1}.00",
+                    sold_at=f"2025-01-0{day + 1} 10:00:00",
+                )
+                for i in range(400)
+            ]
+            pg_project.write_csv(f"d{day}.csv", rows, folder=folder)
+            expected += Decimal(n + 1) * 400
+    errors: list[str] = []
+    seen: list[Decimal] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            r = pg_project.cli("kpi", "--json")
+            if r.code != 0:
+                errors.append(r.stderr)
+            else:
+                seen.append(Decimal(str(r.json()["net_sales"])))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "salespipe.cli.app",
+                "--config",
+                str(pg_project.config),
+                "run",
+                "--source",
+                s,
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for s in sources
+    ]
+    outs = [p.communicate(timeout=240) for p in procs]
+    stop.set()
+    thread.join(timeout=60)
+    assert [p.returncode for p in procs] == [0, 0, 0], [o[1][-2000:] for o in outs]
+    assert errors == []
+    assert Decimal(str(pg_project.kpis()["net_sales"])) == expected
+    assert seen == sorted(seen), "a reader never sees totals go backwards"
+    # every value a reader saw is a sum of whole files (400 lines at the source's price)
+    assert all(v % 400 == 0 for v in seen)

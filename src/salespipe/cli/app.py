@@ -9,13 +9,16 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from salespipe.cli.output import console, err_console, file_progress, fmt_money, print_json
 from salespipe.config import Config, load_config
 from salespipe.errors import SalespipeError, UsageError
+
+if TYPE_CHECKING:
+    from salespipe.api.client import ServerClient
 
 app = typer.Typer(
     name="salespipe",
@@ -28,6 +31,15 @@ quarantine_app = typer.Typer(
     help="Inspect, export and replay quarantined rows.", no_args_is_help=True
 )
 app.add_typer(quarantine_app, name="quarantine")
+marts_app = typer.Typer(
+    help="List, show, refresh and document the KPI marts.", no_args_is_help=True
+)
+app.add_typer(marts_app, name="marts")
+monitor_app = typer.Typer(
+    help="Monitor events: list, acknowledge, snooze; run the checks now; stage timings.",
+    invoke_without_command=True,
+)
+app.add_typer(monitor_app, name="monitor")
 
 
 class State:
@@ -104,6 +116,20 @@ def generate(
         str, typer.Option(help="'day' (a file per day) or 'none' (one file).")
     ] = "day",
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    anomalies: Annotated[
+        int,
+        typer.Option(
+            "--anomalies",
+            help="Labelled anomalies to inject (drops, spikes, silent stores, partial days, "
+            "price errors), for measuring the monitor.",
+        ),
+    ] = 0,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels", help="Where the anomalies' labels go; default OUT/anomalies.json."
+        ),
+    ] = None,
 ) -> None:
     """Write realistic synthetic sales exports (deterministic by seed)."""
     from salespipe.generate import GenerateOptions, generate_sales
@@ -125,6 +151,8 @@ def generate(
             dirty_rate=dirty_rate,
             format=format,
             split=split,
+            anomalies=anomalies,
+            labels=labels,
         )
         report = generate_sales(options)
     except ValueError as exc:
@@ -136,6 +164,11 @@ def generate(
                 "rows": report.rows,
                 "defects": report.defects,
                 "seconds": round(report.seconds, 3),
+                **(
+                    {"anomalies": len(report.anomalies), "labels": str(report.labels)}
+                    if report.labels
+                    else {}
+                ),
             }
         )
         return
@@ -147,26 +180,43 @@ def generate(
         console.print(
             "injected defects: " + ", ".join(f"{k}={v}" for k, v in sorted(report.defects.items()))
         )
+    if report.labels:
+        console.print(f"injected {len(report.anomalies)} anomalies, labels in {report.labels}")
 
 
 @app.command()
 def run(
     source: Annotated[str | None, typer.Option("--source", help="Load only this source.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait while another run holds the warehouse.")
+    ] = 0.0,
 ) -> None:
     """Load every new landed file: validate, quarantine, merge, exactly once."""
     from salespipe.ingest.run import run_pipeline
 
     config = state.config()
-    with file_progress(not json_out) as progress:
-        result = run_pipeline(config, source, progress=progress)
-    data = result.to_dict()
+    server = _server(config)
+    if server is not None:  # the server owns the warehouse: it runs the load
+        data = server.run(source)
+    else:
+        with file_progress(not json_out) as progress:
+            data = run_pipeline(config, source, progress=progress, wait=wait).to_dict()
+        data["checks"] = _local_checks(config, data["run_id"])
     if json_out:
         print_json(data)
     else:
         _print_run(data)
-    if not result.ok:
+        _print_checks(data.get("checks"))
+    if data["status"] != "ok" or (data.get("checks") or {}).get("status") == "fail":
         raise typer.Exit(1)
+
+
+def _server(config: Config) -> ServerClient | None:
+    """The running `salespipe serve` that owns this warehouse, if any (docs/api.md)."""
+    from salespipe.api.client import find_server
+
+    return find_server(config)
 
 
 def _print_run(data: dict[str, Any]) -> None:
@@ -219,8 +269,13 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     from salespipe.warehouse import open_warehouse
 
     config = state.config()
-    with open_warehouse(config, read_only=True) as wh:
-        data = warehouse_status(wh.con, config)
+    server = _server(config)
+    if server is not None:
+        data = server.status()
+    else:
+        with open_warehouse(config, read_only=True) as wh:
+            data = warehouse_status(wh.con, config)
+    data["monitor"] = _monitor_health(config)
     if json_out:
         print_json(data)
         return
@@ -231,6 +286,7 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")]
         f"fact rows: {data['fact_rows']:,}  dates: {data['first_date']} .. {data['last_date']}  "
         f"open quarantine rows: {data['quarantine_open']:,}"
     )
+    _print_monitor_health(data["monitor"])
     table = Table(title="files")
     for col in (
         "id",
@@ -261,6 +317,38 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     console.print(table)
 
 
+def _monitor_health(config: Config) -> dict[str, Any] | None:
+    """The monitor's snapshot (open events, last run's stages); readable without the DB."""
+    from salespipe.monitor import read_health
+
+    return read_health(config)
+
+
+def _print_monitor_health(health: dict[str, Any] | None) -> None:
+    if not health:
+        return
+    run = health.get("last_run")
+    if run:
+        stages = ", ".join(f"{s['stage']} {s['seconds']:.2f}s" for s in run["stages"])
+        console.print(
+            f"last run {run['run_id']} ({run['command']}): {run['status']}"
+            + (f"; {stages}" if stages else ""),
+            highlight=False,
+        )
+    counts = {k: v for k, v in health["open"].items() if v}
+    if not counts:
+        console.print("monitor: no open events")
+        return
+    console.print(
+        "monitor: "
+        + ", ".join(f"{v} {k}" for k, v in counts.items())
+        + " open; see `salespipe monitor list`",
+        style="red" if health["status"] in ("error", "critical") else "yellow",
+    )
+    for e in health["events"][:10]:
+        console.print(f"  {e['id']:>5} {e['severity']:<8} {e['message']}", highlight=False)
+
+
 def _parse_date(value: str | None, name: str) -> date | None:
     if value is None:
         return None
@@ -282,6 +370,14 @@ def kpi(
     region: Annotated[str | None, typer.Option(help="Only stores of this region.")] = None,
     category: Annotated[str | None, typer.Option(help="Only products of this category.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare",
+            help="Compare with the previous period of equal length (previous), the same days "
+            "of the previous month (mtd) or of the previous year (yoy); repeatable, or all.",
+        ),
+    ] = None,
 ) -> None:
     """Print the KPIs (net sales, orders, AOV, ...) for a period and filters."""
     from salespipe.query.kpis import KpiFilter, compute_kpis, to_output
@@ -292,9 +388,30 @@ def kpi(
     )
     if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
         raise UsageError("--from is after --to")
+    modes = _compare_modes(compare)
     config = state.config()
-    with open_warehouse(config, read_only=True) as wh:
-        out = to_output(compute_kpis(wh.con, flt))
+    server = _server(config)
+    if server is not None:  # it holds the warehouse: its API computes the same JSON
+        out = server.kpis(
+            {
+                "from": date_from,
+                "to": date_to,
+                "store": store,
+                "region": region,
+                "category": category,
+                "compare": ",".join(modes) or "none",
+            }
+        )
+        if not modes:
+            out.pop("comparison", None)
+    else:
+        with open_warehouse(config, read_only=True) as wh:
+            out = to_output(compute_kpis(wh.con, flt))
+            if modes:
+                from salespipe.query.compare import compare_periods, comparison_output
+
+                blocks = compare_periods(wh.con, flt, modes)["comparison"]
+                out["comparison"] = comparison_output(blocks)
     if json_out:
         print_json(out)
         return
@@ -329,6 +446,7 @@ def kpi(
             else (f"{value:,}" if value is not None else "—")
         )
         console.print(f"  {label:<22}{shown:>20}")
+    _print_comparison(out.get("comparison"))
 
 
 @quarantine_app.command("list")
@@ -399,6 +517,646 @@ def quarantine_replay(
         _print_run(data)
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; without api.keys only loopback.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8000,
+) -> None:
+    """Serve the REST API; the server owns the warehouse and runs the CLI's loads."""
+    from salespipe.api.server import prepare_server
+    from salespipe.config.loader import find_config
+
+    server = prepare_server(
+        state.config(), host=host, port=port, config_path=find_config(state.config_path)
+    )
+    auth = "API keys required" if server.keys_configured else "no API keys: loopback only"
+    err_console.print(
+        f"salespipe API on {server.info.url} (docs {server.info.url}/docs; {auth}); "
+        f"warehouse {server.warehouse}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    server.run()
+
+
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless --public).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api",
+            help="URL of the API to read; default: the configured warehouse's server, "
+            "started for the dashboard when none runs.",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api-key", envvar="SALESPIPE_API_KEY", help="Key sent to the API."),
+    ] = None,
+    public: Annotated[
+        bool, typer.Option("--public", help="Allow a non-loopback --host (no login of its own).")
+    ] = False,
+) -> None:
+    """Serve the live dashboard (Streamlit) over the REST API of the configured warehouse."""
+    from salespipe.config.loader import find_config
+    from salespipe.dashboard.launch import run_dashboard
+
+    config = state.config() if api is None else None
+    code = run_dashboard(
+        config,
+        config_path=find_config(state.config_path) if config is not None else None,
+        host=host,
+        port=port,
+        api=api,
+        api_key=api_key,
+        public=public,
+        announce=lambda line: err_console.print(line, highlight=False, soft_wrap=True),
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def watch(
+    settle: Annotated[
+        float, typer.Option(help="Seconds a file must stay unchanged before loading.")
+    ] = 2.0,
+    poll: Annotated[float, typer.Option(help="Seconds between polls of S3 prefixes.")] = 10.0,
+    kafka: Annotated[
+        bool, typer.Option("--kafka/--no-kafka", help="Consume triggers.kafka events.")
+    ] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON line per run.")] = False,
+) -> None:
+    """Load files as they land (folders, S3, Kafka events) and run the schedules, until Ctrl-C."""
+    import threading
+
+    from salespipe.ingest.results import RunResult
+    from salespipe.triggers import RUN_LOCK
+    from salespipe.triggers.schedule import build_scheduler
+    from salespipe.triggers.watch import Watcher
+
+    config = state.config()
+
+    def report(result: RunResult) -> None:
+        data = result.to_dict()
+        if json_out:
+            print(dumps_line(data), flush=True)
+            return
+        for f in data["files"]:
+            console.print(
+                f"{f['status']:<8} {f['uri']}  in={f['rows_in']:,} loaded={f['rows_loaded']:,} "
+                f"updated={f['rows_updated']:,} quarantined={f['rows_quarantined']:,} "
+                f"duplicate={f['rows_duplicate']:,}" + (f"  {f['error']}" if f["error"] else ""),
+                highlight=False,
+            )
+
+    def scheduled_run() -> None:
+        from salespipe.ingest.run import run_pipeline
+
+        with RUN_LOCK:
+            report(run_pipeline(config))
+
+    def scheduled_monitor() -> None:  # freshness needs a clock, not only loads
+        from salespipe.monitor import monitor_now
+
+        with RUN_LOCK:
+            monitor_now(config, wait=60.0)
+
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=Watcher(config, settle, poll, on_run=report).run_forever,
+            args=(stop,),
+            name="watch",
+            daemon=True,
+        )
+    ]
+    if kafka and config.triggers and config.triggers.kafka:
+        from salespipe.triggers.kafka import EventConsumer
+
+        threads.append(
+            threading.Thread(
+                target=EventConsumer(config, on_run=report).run_forever,
+                args=(stop,),
+                name="kafka",
+                daemon=True,
+            )
+        )
+    scheduler = (
+        build_scheduler(config, {"run": scheduled_run, "monitor": scheduled_monitor})
+        if config.schedules
+        else None
+    )
+    if not json_out:
+        console.print(
+            f"watching {len(config.sources)} source(s)"
+            + (", consuming Kafka events" if len(threads) > 1 else "")
+            + (f", {len(config.schedules)} schedule(s)" if scheduler else "")
+            + "; Ctrl-C to stop"
+        )
+    for thread in threads:
+        thread.start()
+    if scheduler is not None:
+        scheduler.start()
+    try:
+        while any(t.is_alive() for t in threads):
+            threads[0].join(timeout=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        for thread in threads:
+            thread.join(timeout=10)
+
+
+@app.command()
+def migrate(
+    to: Annotated[
+        str, typer.Option("--to", help="Target warehouse URL, postgresql://user@host:port/db.")
+    ],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Copy this DuckDB warehouse into an empty PostgreSQL database, then rebuild the marts there."""
+    from salespipe.warehouse import is_postgres, warehouse_path
+    from salespipe.warehouse.migrate import migrate_duckdb_to_postgres
+
+    config = state.config()
+    if is_postgres(config):
+        raise UsageError(
+            "the configured warehouse is already PostgreSQL",
+            hint="migrate from a duckdb:/// warehouse",
+        )
+    if not to.startswith(("postgresql://", "postgres://")):
+        raise UsageError(
+            f"--to {to!r} is not a PostgreSQL URL", hint="use postgresql://user@host:port/db"
+        )
+    report = migrate_duckdb_to_postgres(warehouse_path(config), to)
+    rebuilt = _rebuild_marts_on(config, to)
+    data = {
+        "to": to,
+        "tables": report.tables,
+        "marts": rebuilt,
+        "seconds": round(report.seconds, 3),
+    }
+    if json_out:
+        print_json(data)
+        return
+    for table, rows in report.tables.items():
+        console.print(f"  {table:<18}{rows:>14,} rows")
+    console.print(f"copied in {report.seconds:.1f}s; marts rebuilt: {rebuilt}")
+    console.print(f"next: set `warehouse: {to}` in salespipe.yaml")
+
+
+def _rebuild_marts_on(config: Config, url: str) -> int:
+    """Rebuild every mart on the target warehouse from the same definitions."""
+    from salespipe.marts.refresh import refresh_marts
+    from salespipe.warehouse import open_warehouse
+
+    target = config.model_copy(update={"warehouse": url})
+    with open_warehouse(target) as wh:
+        result = refresh_marts(wh.con, full=True)
+    return len(getattr(result, "marts", []) or [])
+
+
+def dumps_line(data: Any) -> str:
+    import json
+
+    from salespipe.cli.output import dumps
+
+    return json.dumps(json.loads(dumps(data)))
+
+
+@marts_app.command("list")
+def marts_list(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the marts: grain, how they refresh, their state, rows and last refresh."""
+    from salespipe.query.marts import mart_catalog
+    from salespipe.warehouse import open_warehouse
+
+    with open_warehouse(state.config(), read_only=True) as wh:
+        marts = mart_catalog(wh.con)
+    if json_out:
+        print_json(marts)
+        return
+    from rich.table import Table
+
+    table = Table(title="marts")
+    for col in ("mart", "grain", "status", "rows", "last refresh", "s"):
+        table.add_column(col, justify="right" if col in ("rows", "s") else "left")
+    for m in marts:
+        status = m["status"] if m["status"] != "skipped" else "[yellow]skipped[/]"
+        table.add_row(
+            m["name"],
+            ", ".join(m["grain"]),
+            status,
+            f"{m['rows']:,}" if m["rows"] is not None else "—",
+            m["last_mode"] or "—",
+            f"{m['last_seconds']:.3f}" if m["last_seconds"] is not None else "—",
+        )
+    console.print(table)
+    for m in marts:
+        if m["status"] != "built" and m["note"]:
+            console.print(f"{m['name']}: {m['note']}", highlight=False)
+
+
+@marts_app.command("show")
+def marts_show(
+    name: Annotated[str, typer.Argument(help="Mart name (see `salespipe marts list`).")],
+    limit: Annotated[int, typer.Option(help="At most this many rows (0 = all).")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a mart's rows in grain order; money rounded to cents."""
+    from salespipe.query.marts import mart_rows
+    from salespipe.warehouse import open_warehouse
+
+    with open_warehouse(state.config(), read_only=True) as wh:
+        columns, rows, total = mart_rows(wh.con, name, limit=limit or None)
+    if json_out:
+        print_json(
+            {
+                "mart": name,
+                "rows": total,
+                "columns": columns,
+                "data": [dict(zip(columns, r, strict=True)) for r in rows],
+            }
+        )
+        return
+    from rich.table import Table
+
+    console.print(f"{name}: {len(rows):,} of {total:,} rows")
+    if len(columns) > 8:  # too wide for a table: one block per row
+        for r in rows:
+            console.print("")
+            for col, v in zip(columns, r, strict=True):
+                console.print(f"  {col:<26}{'—' if v is None else v}", highlight=False)
+        return
+    table = Table()
+    for col in columns:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*("—" if v is None else str(v) for v in r))
+    console.print(table)
+
+
+@marts_app.command("refresh")
+def marts_refresh(
+    full: Annotated[
+        bool, typer.Option("--full", help="Rebuild every mart from the fact table.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Refresh the marts (only what loads touched; --full rebuilds all), then run the data tests."""
+    from salespipe.quality import refresh_run
+    from salespipe.warehouse import open_warehouse
+
+    with open_warehouse(state.config()) as wh:
+        refresh, report = refresh_run(wh.con, full=full)
+    checks = report.to_dict()
+    if json_out:
+        print_json({"refresh": refresh.to_dict(), "checks": checks})
+    else:
+        for m in refresh.marts:
+            detail = m.note or (f"{m.rows:,} rows" if m.rows is not None else "")
+            console.print(
+                f"  {m.name:<27}{m.mode:<12}{m.seconds:>8.3f}s  {detail}", highlight=False
+            )
+        console.print(f"refreshed in {refresh.seconds:.2f}s")
+        _print_checks(checks)
+    if checks["status"] != "pass":
+        raise typer.Exit(1)
+
+
+@marts_app.command("docs")
+def marts_docs(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: print).")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if --out differs instead of writing.")
+    ] = False,
+) -> None:
+    """Generate docs/marts.md from the marts' declarations."""
+    from salespipe.marts.docs import render_marts_doc
+
+    text = render_marts_doc()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    if check:
+        if not out.exists() or out.read_text(encoding="utf-8") != text:
+            err_console.print(f"{out} is out of date: run `salespipe marts docs --out {out}`")
+            raise typer.Exit(1)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
+@app.command()
+def export(
+    mart: Annotated[
+        str | None, typer.Argument(help="Mart to export (all marts with --lake).")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", help="File to write.")] = None,
+    bom: Annotated[
+        bool, typer.Option("--bom", help="CSV: start with a UTF-8 BOM (for Excel).")
+    ] = False,
+    lake: Annotated[
+        Path | None,
+        typer.Option(
+            "--lake", help="Folder: write fact_sales and marts as Hive-partitioned Parquet."
+        ),
+    ] = None,
+) -> None:
+    """Export a mart to CSV, Parquet or XLSX, or the fact and marts to a Parquet lake (--lake)."""
+    from salespipe.marts.export import export_lake, export_mart
+    from salespipe.query.marts import built_mart
+    from salespipe.warehouse import open_warehouse
+
+    if lake is None and (mart is None or out is None):
+        raise UsageError(
+            "give a MART and --out PATH, or --lake FOLDER",
+            hint="salespipe export sales_daily --format csv --out daily.csv",
+        )
+    if lake is not None and out is not None:
+        raise UsageError("--out and --lake exclude each other")
+    with open_warehouse(state.config(), read_only=True) as wh:
+        if lake is not None:
+            tables = export_lake(wh.con, lake, built_mart(wh.con, mart) if mart else None)
+            for t in tables:
+                console.print(
+                    f"{t.name}: {t.rows:,} rows -> {t.path} ({', '.join(t.partitions) or 'one file'})",
+                    highlight=False,
+                )
+            return
+        assert mart is not None and out is not None
+        rows = export_mart(wh.con, built_mart(wh.con, mart), format, out, bom=bom)
+    console.print(f"wrote {rows:,} rows of {mart} to {out}")
+
+
+@app.command()
+def check(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Run every data test on the whole warehouse; exit 1 and show the offending rows on failure."""
+    from salespipe.quality import check_run
+    from salespipe.warehouse import open_warehouse
+
+    with open_warehouse(state.config()) as wh:
+        checks = check_run(wh.con).to_dict()
+    if json_out:
+        print_json(checks)
+    else:
+        _print_checks(checks, verbose=True)
+    if checks["status"] != "pass":
+        raise typer.Exit(1)
+
+
+def _print_checks(checks: dict[str, Any] | None, verbose: bool = False) -> None:
+    if not checks:
+        return
+    console.print(
+        f"checks: {checks['passed']} passed, {checks['failed']} failed, {checks['skipped']} skipped",
+        style="green" if checks["status"] == "pass" else "red",
+    )
+    for r in checks["results"]:
+        if verbose and r["status"] == "skipped":
+            console.print(f"  [yellow]skipped[/] {r['name']}: {r['message']}", highlight=False)
+        if r["status"] not in ("fail", "error"):
+            continue
+        err_console.print(f"[red]{r['status']}[/] {r['name']}: {r['message']}", highlight=False)
+        for row in r["rows"]:
+            err_console.print(
+                "   " + ", ".join(f"{k}={v}" for k, v in row.items()), highlight=False
+            )
+
+
+def _local_checks(config: Config, run_id: str) -> dict[str, Any] | None:
+    """The data test results stored for a run, read after the run released the warehouse."""
+    from salespipe.quality import stored_report
+    from salespipe.warehouse import open_warehouse
+
+    with open_warehouse(config, read_only=True) as wh:
+        report = stored_report(wh.con, run_id)
+    return report.to_dict() if report else None
+
+
+def _compare_modes(compare: list[str] | None) -> tuple[str, ...]:
+    from salespipe.query.compare import COMPARISONS
+
+    modes: list[str] = []
+    for item in compare or []:
+        for mode in COMPARISONS if item == "all" else item.split(","):
+            if mode not in COMPARISONS:
+                raise UsageError(
+                    f"--compare {mode!r} is unknown", hint="use previous, mtd, yoy or all"
+                )
+            if mode not in modes:
+                modes.append(mode)
+    return tuple(modes)
+
+
+def _print_comparison(blocks: dict[str, Any] | None) -> None:
+    if not blocks:
+        return
+    from rich.table import Table
+
+    titles = {"previous": "previous period", "mtd": "month to date", "yoy": "year over year"}
+    for mode, block in blocks.items():
+        if block is None:
+            console.print(f"{titles[mode]}: no sales in the period")
+            continue
+        cur, prev = block["current"], block["previous"]
+        table = Table(
+            title=f"{titles[mode]}: {cur['from']}..{cur['to']} vs {prev['from']}..{prev['to']}"
+        )
+        for col in ("kpi", "current", "previous", "change", "change %"):
+            table.add_column(col, justify="left" if col == "kpi" else "right")
+        for key, pct in block["change_pct"].items():
+            table.add_row(
+                key,
+                _shown(cur[key]),
+                _shown(prev[key]),
+                _shown(block["change"][key]),
+                "—" if pct is None else f"{pct:+.2f}%",
+            )
+        console.print(table)
+
+
+def _shown(value: Any) -> str:
+    from decimal import Decimal
+
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return fmt_money(value)
+    return f"{value:,}"
+
+
+@monitor_app.callback()
+def monitor_main(
+    ctx: typer.Context,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Anomalies, drift, freshness, runtime, data tests, errors; alone, lists the open events."""
+    if ctx.invoked_subcommand is None:
+        _list_events(json_out, all_states=False)
+
+
+@monitor_app.command("list")
+def monitor_list(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    all_states: Annotated[bool, typer.Option("--all", help="Include resolved events.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many events (0 = all).")] = 50,
+) -> None:
+    """List monitor events, newest first: open and acknowledged ones (--all: resolved too)."""
+    _list_events(json_out, all_states=all_states, limit=limit)
+
+
+def _list_events(json_out: bool, *, all_states: bool, limit: int = 50) -> None:
+    from salespipe.monitor import events
+    from salespipe.monitor.model import ACTIVE, STATES
+    from salespipe.monitor.runner import duckdb_connection
+    from salespipe.warehouse import open_warehouse
+
+    config = state.config()
+    states = STATES if all_states else ACTIVE
+    server = _server(config)
+    if server is not None:  # the server holds the warehouse: ask it
+        rows = server.request("GET", "/api/v1/alerts", {"limit": limit or 500})["alerts"]
+        rows = [r for r in rows if r.get("state") in states]
+    else:
+        with open_warehouse(config, read_only=True) as wh:
+            con = duckdb_connection(wh.con)
+            rows = [e.to_dict() for e in events(con, states=states, limit=limit or None)]
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no open monitor events" if not all_states else "no monitor events")
+        return
+    from rich.table import Table
+
+    table = Table(title="monitor events")
+    for col in ("id", "severity", "kind", "subject", "day", "observed", "expected", "state"):
+        table.add_column(col, justify="right" if col in ("id", "observed", "expected") else "left")
+    for r in rows:
+        style = {"critical": "red", "error": "red", "warning": "yellow"}.get(r["severity"], "")
+        table.add_row(
+            str(r["id"]),
+            f"[{style}]{r['severity']}[/]" if style else r["severity"],
+            r["kind"],
+            r["subject"],
+            r["day"] or "—",
+            "—" if r["observed"] is None else str(r["observed"]),
+            "—" if r["expected"] is None else str(r["expected"]),
+            r["state"] + (" (snoozed)" if r.get("snoozed_until") else ""),
+        )
+    console.print(table)
+    for r in rows[:20]:
+        console.print(f"  {r['id']:>5} {r['message']}", highlight=False)
+
+
+@monitor_app.command("ack")
+def monitor_ack(
+    event_id: Annotated[int, typer.Argument(help="Event id (see `salespipe monitor list`).")],
+) -> None:
+    """Acknowledge an event: no more reminders; its resolution is still announced."""
+    from salespipe.monitor import change_event
+
+    changed = change_event(state.config(), event_id, ack=True)
+    console.print(f"event {changed.id} acknowledged: {changed.message}", highlight=False)
+
+
+@monitor_app.command("snooze")
+def monitor_snooze(
+    event_id: Annotated[int, typer.Argument(help="Event id (see `salespipe monitor list`).")],
+    for_: Annotated[str, typer.Option("--for", help="How long: 30m, 2h, 1d, 1w.")],
+) -> None:
+    """Snooze an event: no alert about it (reminder, worse, resolved) for a while."""
+    from datetime import UTC, datetime
+
+    from salespipe.config.model import parse_duration
+    from salespipe.monitor import change_event
+
+    try:
+        duration = parse_duration(for_)
+    except ValueError as exc:
+        raise UsageError(f"--for: {exc}") from None
+    changed = change_event(state.config(), event_id, until=datetime.now(UTC) + duration)
+    until = changed.snoozed_until.isoformat(timespec="minutes") if changed.snoozed_until else "?"
+    console.print(f"event {changed.id} snoozed until {until}", highlight=False)
+
+
+@monitor_app.command("run")
+def monitor_run(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    alerts: Annotated[
+        bool, typer.Option("--alerts/--no-alerts", help="Send the alerts of this pass.")
+    ] = True,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait while another run holds the warehouse.")
+    ] = 0.0,
+) -> None:
+    """Run every check now (freshness included) and send the alerts; the `monitor` schedule."""
+    from salespipe.monitor import monitor_now
+
+    report = monitor_now(state.config(), send=alerts, wait=wait)
+    data = report.to_dict()
+    if json_out:
+        print_json(data)
+        return
+    for title, key in (("new", "opened"), ("worse", "escalated"), ("resolved", "resolved")):
+        for e in data[key]:
+            console.print(
+                f"{title:<9}{e['id']:>5} {e['severity']:<8} {e['message']}", highlight=False
+            )
+    cleared = len(data["opened_and_cleared"])
+    if cleared:
+        console.print(f"{cleared} finding(s) in re-judged days already cleared")
+    for a in data["alerts"]:
+        console.print(
+            f"alert to {a['channel']}: {a['status']} ({a['events']} event(s), "
+            f"{a['attempts']} attempt(s))" + (f": {a['error']}" if a["error"] else ""),
+            highlight=False,
+        )
+    console.print(f"{data['open_events']} open event(s); monitor took {data['seconds']:.2f}s")
+
+
+@monitor_app.command("runs")
+def monitor_runs(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many runs.")] = 10,
+) -> None:
+    """Recent runs with each stage's timing: load, marts, checks, monitor, alerts."""
+    from salespipe.monitor import recent_runs
+    from salespipe.monitor.runner import duckdb_connection
+    from salespipe.warehouse import open_warehouse
+
+    with open_warehouse(state.config(), read_only=True) as wh:
+        runs = recent_runs(duckdb_connection(wh.con), limit)
+    if json_out:
+        print_json(runs)
+        return
+    for r in runs:
+        seconds = f"{r['seconds']:.2f}s" if r["seconds"] is not None else "—"
+        stages = ", ".join(
+            f"{s['stage']} {s['seconds']:.2f}s" + (f" ({s['rows']:,})" if s["rows"] else "")
+            for s in r["stages"]
+        )
+        console.print(
+            f"{r['run_id']} {r['command']:<8} {r['status']:<7} {seconds:>9}  {stages}",
+            highlight=False,
+        )
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ reference page (docs/config.md) are all derived from these models.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -89,7 +91,9 @@ class Lookup(Strict):
 
 class Rule(Strict):
     name: str = Field(description="Rule name; rows failing it are quarantined as rule:<name>.")
-    check: str = Field(description="SQL boolean over canonical fields; false means the row is quarantined (NULL passes, as in SQL CHECK).")
+    check: str = Field(
+        description="SQL boolean over canonical fields; false means the row is quarantined (NULL passes, as in SQL CHECK)."
+    )
 
     @field_validator("name")
     @classmethod
@@ -216,11 +220,244 @@ class Schedule(Strict):
         return _check_timezone(value)
 
 
-class MonitorSettings(Strict):
-    holidays: list[str] = Field(default_factory=list, description="Country holiday calendars.")
-
-
 Severity = Literal["info", "warning", "error", "critical"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
+_DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '15m', '2h', '1d', '1w' or combinations such as '1h30m'."""
+    cleaned = text.strip().lower().replace(" ", "")
+    parts = _DURATION_RE.findall(cleaned)
+    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
+        raise ValueError(
+            f"'{text}' is not a duration; use a number and a unit: 90s, 15m, 2h, 1d, 1w or 1h30m"
+        )
+    return timedelta(seconds=sum(float(n) * _DURATION_UNITS[u] for n, u in parts))
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class SeasonalCheck(Strict):
+    """A seasonal check (daily lines or net sales): a day is flagged only when its deviation
+    from the expected value passes all three thresholds."""
+
+    enabled: bool = Field(True, description="Run this check.")
+    relative: float = Field(
+        0.5,
+        gt=0,
+        description="Least |observed - expected| / expected (0.5: half the expected value).",
+    )
+    absolute: Decimal = Field(
+        Decimal("10"),
+        ge=0,
+        description="Least |observed - expected| in the metric's unit (lines, or the reporting "
+        "currency for net_sales).",
+    )
+    z: float = Field(
+        4.0,
+        gt=0,
+        description="Least robust z-score: the deviation over the subject's usual noise "
+        "(1.4826 x the median absolute deviation of its recent residuals).",
+    )
+    severity: Severity = Field(
+        "warning", description="Severity of a finding (a silent store is always an error)."
+    )
+
+
+class DayEndCheck(Strict):
+    """Partial days: a source's trade ends far earlier than on the same weekday (the end is
+    the time by which 90% of the day's lines were sold; the span runs from 10% to 90%)."""
+
+    enabled: bool = Field(True, description="Run this check.")
+    early_share: float = Field(
+        0.35,
+        gt=0,
+        description="Least shift of the end, as a share of the weekday's usual span.",
+    )
+    holiday_early_share: float = Field(
+        0.5, gt=0, description="The same on holidays, when shops may close early."
+    )
+    z: float = Field(4.0, gt=0, description="Least robust z-score of the early end.")
+    severity: Severity = Field("error", description="Severity of a finding.")
+
+
+class QuarantineRateCheck(Strict):
+    """Share of a source's rows quarantined in its latest run."""
+
+    enabled: bool = Field(True, description="Run this check.")
+    warning: float = Field(0.05, ge=0, le=1, description="Rate from which a warning is raised.")
+    error: float = Field(0.2, ge=0, le=1, description="Rate from which an error is raised.")
+    min_rows: int = Field(100, ge=1, description="Runs with fewer rows in are not judged.")
+
+
+class DriftCheck(Strict):
+    """Schema drift: a file's columns against the source's established schema."""
+
+    enabled: bool = Field(True, description="Run this check.")
+    history_files: int = Field(
+        5,
+        ge=1,
+        description="Earlier files of the source that define its schema: a column is "
+        "established when at least half of them had it.",
+    )
+    retype_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of a file's rows failing bad_number or bad_timestamp (when earlier "
+        "files had almost none) that counts as a column changing its type or format.",
+    )
+
+
+class RuntimeCheck(Strict):
+    """Run duration regression against earlier runs, per input row."""
+
+    enabled: bool = Field(True, description="Run this check.")
+    factor: float = Field(
+        2.0, gt=1, description="A run slower than factor x its expected duration is flagged."
+    )
+    min_seconds: float = Field(
+        30.0, ge=0, description="... and only when it is at least this many seconds slower."
+    )
+    history_runs: int = Field(20, ge=1, description="Earlier runs the expectation comes from.")
+    min_history: int = Field(5, ge=1, description="Earlier runs needed before judging.")
+    severity: Severity = Field("warning", description="Severity of a finding.")
+
+
+class Freshness(Strict):
+    """When a source's data must be in: by `expected_by` local time, the business day
+    `lag_days` before today is loaded."""
+
+    source: str = Field(description="Source name.")
+    expected_by: str = Field("09:00", description="Local time of day, HH:MM.")
+    timezone: str | None = Field(
+        None, description="Time zone of expected_by; default the source's."
+    )
+    lag_days: int = Field(
+        1, ge=0, description="Days between a business day and the day its data is due."
+    )
+    weekdays: list[Weekday] = Field(
+        default_factory=lambda: list(WEEKDAYS),
+        description="Business days that have data (e.g. no Sunday file).",
+    )
+    skip_holidays: bool = Field(True, description="No data is expected for holidays.")
+    severity: Severity = Field("error", description="Severity of a finding.")
+
+    @field_validator("expected_by")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"'{value}' is not a time of day; use HH:MM, e.g. 09:00")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return None if value is None else _check_timezone(value)
+
+
+class MonitorSettings(Strict):
+    """Checks after every run (see docs/monitoring.md)."""
+
+    enabled: bool = Field(
+        True, description="Run the monitor after every run; `salespipe monitor run` always can."
+    )
+    holidays: list[str] = Field(
+        default_factory=list,
+        description="Country holiday calendars (ISO codes of the `holidays` package, e.g. US, FR).",
+    )
+    holiday_categories: list[str] = Field(
+        default_factory=lambda: ["public"],
+        description="Categories of those calendars, e.g. public, unofficial (Easter Sunday, "
+        "Christmas Eve in the US).",
+    )
+    special_days: list[date] = Field(
+        default_factory=list,
+        description="More days treated as holidays (sales events, local closures), YYYY-MM-DD.",
+    )
+    holiday_window: int = Field(
+        1,
+        ge=0,
+        description="Days after each holiday that are also special (Black Friday, Boxing Day).",
+    )
+    baseline_weeks: int = Field(
+        12,
+        ge=1,
+        description="Trailing weeks of the same weekday that the baseline is the median of.",
+    )
+    min_history: int = Field(
+        4, ge=1, description="Same-weekday days needed in those weeks before a subject is judged."
+    )
+    level_days: int = Field(
+        7, ge=1, description="Recent days that measure a source's current level (trend)."
+    )
+    spread_days: int = Field(
+        28, ge=7, description="Recent residuals that measure a subject's usual noise."
+    )
+    min_peers: int = Field(
+        3,
+        ge=1,
+        description="Other stores of the source needed to judge a store against its peers; "
+        "with fewer, a store is judged like a source.",
+    )
+    adapt_after_days: int = Field(
+        14,
+        ge=1,
+        description="A change lasting this many days becomes the new normal: its days return "
+        "to the baseline.",
+    )
+    recheck_days: int = Field(
+        7, ge=1, description="Latest days of each source judged again by every run."
+    )
+    volume: SeasonalCheck = Field(
+        default_factory=SeasonalCheck, description="Daily lines per source and per store."
+    )
+    net_sales: SeasonalCheck = Field(
+        default_factory=lambda: SeasonalCheck(absolute=Decimal("100")),
+        description="Daily net sales per source and per store (absolute in the reporting "
+        "currency, default 100).",
+    )
+    day_end: DayEndCheck = Field(default_factory=DayEndCheck, description="Partial days.")
+    quarantine_rate: QuarantineRateCheck = Field(
+        default_factory=QuarantineRateCheck, description="Quarantined share of rows."
+    )
+    drift: DriftCheck = Field(default_factory=DriftCheck, description="Schema drift.")
+    runtime: RuntimeCheck = Field(default_factory=RuntimeCheck, description="Run duration.")
+    freshness: list[Freshness] = Field(
+        default_factory=list, description="When each source's data must be in."
+    )
+
+    @field_validator("holidays")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        if not value:
+            return value
+        try:
+            import holidays
+        except ImportError:
+            raise ValueError(
+                'country calendars need the holidays package: pip install "salespipe[monitor]"'
+            ) from None
+        known = holidays.list_supported_countries()
+        for code in value:
+            if code not in known:
+                raise ValueError(
+                    f"'{code}' is not a country calendar of the holidays package; "
+                    "use an ISO code such as US, GB, FR or DE"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MonitorSettings:
+        if self.quarantine_rate.error < self.quarantine_rate.warning:
+            raise ValueError("quarantine_rate.error must be at least quarantine_rate.warning")
+        return self
 
 
 class SlackAlert(Strict):
@@ -231,6 +468,9 @@ class SlackAlert(Strict):
 class WebhookAlert(Strict):
     url: str = Field(description="URL receiving a JSON POST.")
     min_severity: Severity = Field("warning", description="Least severity sent.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra HTTP headers, e.g. Authorization: env:HOOK_TOKEN."
+    )
 
 
 class EmailAlert(Strict):
@@ -242,12 +482,30 @@ class EmailAlert(Strict):
     username: str | None = Field(None, description="SMTP user (use env:NAME).")
     password: str | None = Field(None, description="SMTP password (use env:NAME).")
     min_severity: Severity = Field("error", description="Least severity sent.")
+    subject_prefix: str = Field("[salespipe]", description="Start of every mail subject.")
 
 
 class Alerts(Strict):
+    """Where findings go: one digest per run and channel (see docs/monitoring.md)."""
+
     slack: SlackAlert | None = Field(None, description="Slack alerts.")
     webhook: WebhookAlert | None = Field(None, description="Generic JSON webhook.")
     email: EmailAlert | None = Field(None, description="Email alerts.")
+    cooldown: str = Field(
+        "12h",
+        description="An open finding is not sent again within this time (90s, 15m, 2h, 1d).",
+    )
+    recoveries: bool = Field(True, description="Send a message when a sent finding clears.")
+    retries: int = Field(3, ge=0, description="Retries of a failed delivery.")
+    backoff_seconds: float = Field(
+        1.0, ge=0, description="Wait before the first retry; doubled before each next one."
+    )
+    timeout_seconds: float = Field(10.0, gt=0, description="Network timeout of one attempt.")
+
+    @field_validator("cooldown")
+    @classmethod
+    def _cooldown(cls, value: str) -> str:
+        return _check_duration(value)
 
 
 class ApiKey(Strict):
@@ -294,6 +552,16 @@ class Config(Strict):
             if source.name in seen:
                 raise ValueError(f"two sources are named '{source.name}'; names must be unique")
             seen.add(source.name)
+        return self
+
+    @model_validator(mode="after")
+    def _monitored_sources(self) -> Config:
+        names = {s.name for s in self.sources}
+        for item in self.monitor.freshness if self.monitor else []:
+            if item.source not in names:
+                raise ValueError(
+                    f"monitor.freshness names source '{item.source}', which is not configured"
+                )
         return self
 
     def source(self, name: str) -> Source:

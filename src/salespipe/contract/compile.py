@@ -302,7 +302,9 @@ def compile_contract(
         parts = ", ".join(f"coalesce(CAST({k} AS VARCHAR), chr(0))" for k in key)
         key_sql = f"concat_ws({KEY_SEPARATOR}, {parts})"
     # 63 bits, so the value fits a signed BIGINT on every engine.
-    hash_sql = "CAST(hash(" + ", ".join([f.name for f in FIELDS] + ["fx_rate"]) + ") >> 1 AS BIGINT)"
+    hash_sql = (
+        "CAST(hash(" + ", ".join([f.name for f in FIELDS] + ["fx_rate"]) + ") >> 1 AS BIGINT)"
+    )
 
     # Lookups are joined in order; a later one may join on columns an earlier one added.
     joined = f"SELECT * FROM {raw_view}"
@@ -320,7 +322,9 @@ def compile_contract(
             f"SELECT __prev.*{added} FROM ({joined}) __prev LEFT JOIN {lk.view} {alias} ON {on}"
         )
 
-    expressions = [(f"columns.{f}", c.expr) for f, c in source.columns.items() if isinstance(c, ExprColumn)]
+    expressions = [
+        (f"columns.{f}", c.expr) for f, c in source.columns.items() if isinstance(c, ExprColumn)
+    ]
     expressions += [(f"rules.{r.name}", r.check) for r in source.rules]
     windowed = any(uses_window(sql_text, where) for where, sql_text in expressions)
     unordered = bool(lookups) or bool(fx_join) or windowed

@@ -7,9 +7,10 @@ GenerateReport; a bad option is a ValueError whose message names the option.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from salespipe.generate.writers import FORMATS
 
@@ -31,6 +32,8 @@ class GenerateOptions:
     dirty_rate: float = 0.0  # fraction of lines made defective
     format: str = "csv"  # csv | tsv | parquet | jsonl | xlsx
     split: str = "day"  # "day": sales_YYYY-MM-DD.<ext> per day; "none": one sales.<ext>
+    anomalies: int = 0  # labelled anomalies to inject (see generate/anomalies.py)
+    labels: Path | None = None  # where their labels go; default OUT/anomalies.json
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class GenerateReport:
     rows: int  # lines written, defective and duplicate lines included
     defects: dict[str, int]  # reason code -> lines injected with exactly that defect
     seconds: float
+    anomalies: list[dict[str, Any]] = field(default_factory=list)  # the labels written
+    labels: Path | None = None  # the labels file, when anomalies were injected
 
 
 def _positive_int(name: str, value: object) -> None:
@@ -74,5 +79,12 @@ def check_options(options: GenerateOptions) -> None:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {options.format!r}")
     if options.split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {options.split!r}")
+    anomalies = options.anomalies
+    if not isinstance(anomalies, int) or isinstance(anomalies, bool) or anomalies < 0:
+        raise ValueError(f"anomalies must be a whole number of at least 0, got {anomalies!r}")
     if options.out.exists() and not options.out.is_dir():
         raise ValueError(f"out must be a directory, but {options.out} is a file")
+
+
+def labels_path(options: GenerateOptions) -> Path:
+    return options.labels or options.out / "anomalies.json"

@@ -1,8 +1,9 @@
 """`generate_sales`: writes a realistic synthetic sales dataset to files.
 
 Stage order: calendar and master data, promotions, a volume plan with exact
-line counts per day and store, defect counts per day; then day by day:
-simulate, inject defects, render, write. Each day draws from its own seeded
+line counts per day and store (labelled anomalies, when asked for, are factors
+in it), defect counts per day; then day by day: simulate, apply the day's
+partial-day cut and price errors, inject defects, render, write. Each day draws from its own seeded
 random stream, so equal options give byte-identical files.
 """
 
@@ -13,7 +14,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import numpy.typing as npt
 
+from salespipe.generate.anomalies import (
+    adjust_volume,
+    by_day,
+    distort_day,
+    labels,
+    plan_anomalies,
+    write_labels,
+)
 from salespipe.generate.catalog import build_catalog
 from salespipe.generate.defects import (
     DEFECT_CODES,
@@ -21,7 +31,13 @@ from salespipe.generate.defects import (
     inject_defects,
     plan_defect_counts,
 )
-from salespipe.generate.options import GenerateOptions, GenerateReport, check_options
+from salespipe.generate.lines import LineBatch
+from salespipe.generate.options import (
+    GenerateOptions,
+    GenerateReport,
+    check_options,
+    labels_path,
+)
 from salespipe.generate.promotions import plan_promotions
 from salespipe.generate.retail_calendar import build_calendar
 from salespipe.generate.simulate import DaySimulator
@@ -29,10 +45,11 @@ from salespipe.generate.volume import draw_line_counts, plan_volume
 from salespipe.generate.writers import FORMATS, BackgroundFiles
 
 Progress = Callable[[int, int], None]
+IntArray = npt.NDArray[np.int64]
 
 # Independent random streams, so that e.g. changing the defect rate leaves the
 # clean lines unchanged.
-_CATALOG, _PROMOTIONS, _VOLUME, _DAY, _DEFECTS = range(5)
+_CATALOG, _PROMOTIONS, _VOLUME, _DAY, _DEFECTS, _ANOMALIES = range(6)
 
 
 def _stream(seed: int, *key: int) -> np.random.Generator:
@@ -55,6 +72,11 @@ def generate_sales(options: GenerateOptions, progress: Progress | None = None) -
     )
     promotions = plan_promotions(_stream(options.seed, _PROMOTIONS), calendar, catalog.products)
     plan = plan_volume(calendar.seasonal, catalog.stores.share, options.rows_per_day)
+    anomalies = plan_anomalies(
+        _stream(options.seed, _ANOMALIES), calendar, len(catalog.stores), options.anomalies
+    )
+    plan = adjust_volume(plan, anomalies)
+    distortions = by_day(anomalies)
     counts = draw_line_counts(plan, calendar.return_rate, _stream(options.seed, _VOLUME))
     base_lines = counts.lines.sum(axis=1)
     defects = plan_defect_counts(base_lines, options.dirty_rate)
@@ -88,13 +110,19 @@ def generate_sales(options: GenerateOptions, progress: Progress | None = None) -
                 written += files.write(
                     inject_defects(
                         _stream(options.seed, _DEFECTS, day),
-                        simulator.simulate(
-                            _stream(options.seed, _DAY, day),
+                        *_fit_defects(
+                            distort_day(
+                                simulator.simulate(
+                                    _stream(options.seed, _DAY, day),
+                                    day,
+                                    counts.lines[day],
+                                    counts.returns[day],
+                                ),
+                                distortions.get(day, ()),
+                            ),
+                            defects,
                             day,
-                            counts.lines[day],
-                            counts.returns[day],
                         ),
-                        defects[day],
                     )
                 )
                 if progress is not None:
@@ -102,6 +130,10 @@ def generate_sales(options: GenerateOptions, progress: Progress | None = None) -
         finally:
             files.finish()
 
+    anomaly_labels = labels(anomalies, calendar, catalog.stores.ids)
+    labels_file = labels_path(options) if anomalies else None
+    if labels_file is not None:
+        write_labels(labels_file, options.seed, anomaly_labels)
     return GenerateReport(
         files=paths,
         rows=written,
@@ -112,4 +144,15 @@ def generate_sales(options: GenerateOptions, progress: Progress | None = None) -
             if options.dirty_rate > 0
         },
         seconds=time.perf_counter() - started,
+        anomalies=anomaly_labels,
+        labels=labels_file,
     )
+
+
+def _fit_defects(batch: LineBatch, defects: IntArray, day: int) -> tuple[LineBatch, IntArray]:
+    """The day's lines and defect counts; a partial day that lost lines gets fewer defects
+    (each defect needs a line of its own), and the plan is corrected so the report holds."""
+    wanted = defects[day]
+    if int(wanted.sum()) > len(batch):
+        defects[day] = wanted * len(batch) // max(int(wanted.sum()), 1)
+    return batch, defects[day]

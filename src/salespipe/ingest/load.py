@@ -33,7 +33,7 @@ from salespipe.ingest.readers import RawFile, collect_rejects, detect_format, op
 from salespipe.ingest.results import FileResult
 from salespipe.ingest.transfer import drop, transfer
 from salespipe.landing.files import LandedFile
-from salespipe.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from salespipe.warehouse import PostgresWarehouse, Warehouse
 from salespipe.warehouse.postgres import ensure_partitions
 from salespipe.warehouse.schema import DIMENSIONS, FACT_COLUMNS
 from salespipe.warehouse.sql import first_row
@@ -48,17 +48,37 @@ DIRTY_SELECT = (
 DIRTY_GROUPS = (
     "GROUPING SETS ((sale_date), (store_id), (product_id), (customer_id), (salesperson_id))"
 )
-STAGING_TABLES = ("_dups", "_qrows", "_staged_t", "_dim_date_t") + tuple(f"_{t}_t" for t in DIMENSIONS)
-WAREHOUSE_TABLES = ("_incoming", "_match", "_qrows_w", "_dim_date_w", "_replay_map_w") + tuple(f"_{t}_w" for t in DIMENSIONS)
+STAGING_TABLES = ("_dups", "_qrows", "_staged_t", "_dim_date_t", *(f"_{t}_t" for t in DIMENSIONS))
+WAREHOUSE_TABLES = (
+    "_incoming",
+    "_match",
+    "_qrows_w",
+    "_dim_date_w",
+    "_replay_map_w",
+    *(f"_{t}_w" for t in DIMENSIONS),
+)
 QUARANTINE_COLUMNS = (
-    ("file_id", "BIGINT"), ("source", "VARCHAR"), ("row_number", "BIGINT"), ("line", "BIGINT"),
-    ("reasons", "VARCHAR[]"), ("raw", "JSON"), ("state", "VARCHAR"), ("replay_file_id", "BIGINT"),
+    ("file_id", "BIGINT"),
+    ("source", "VARCHAR"),
+    ("row_number", "BIGINT"),
+    ("line", "BIGINT"),
+    ("reasons", "VARCHAR[]"),
+    ("raw", "JSON"),
+    ("state", "VARCHAR"),
+    ("replay_file_id", "BIGINT"),
     ("quarantined_at", "TIMESTAMPTZ"),
 )
 DIM_DATE_COLUMNS = (
-    ("date", "DATE"), ("year", "INTEGER"), ("quarter", "INTEGER"), ("month", "INTEGER"),
-    ("month_start", "DATE"), ("week", "INTEGER"), ("day_of_month", "INTEGER"), ("day_of_week", "INTEGER"),
-    ("day_name", "VARCHAR"), ("is_weekend", "BOOLEAN"),
+    ("date", "DATE"),
+    ("year", "INTEGER"),
+    ("quarter", "INTEGER"),
+    ("month", "INTEGER"),
+    ("month_start", "DATE"),
+    ("week", "INTEGER"),
+    ("day_of_month", "INTEGER"),
+    ("day_of_week", "INTEGER"),
+    ("day_name", "VARCHAR"),
+    ("is_weekend", "BOOLEAN"),
 )
 
 
@@ -123,7 +143,14 @@ def stage_raw(
     """Apply the source's contract to a raw view, creating `_staged`."""
     lookups = prepare_lookups(con, ctx.config, ctx.source, raw.columns)
     compiled = compile_contract(
-        ctx.source, ctx.config, raw.view, raw.columns, lookups, ctx.rates_view, uri, scan_view=raw.scan_view
+        ctx.source,
+        ctx.config,
+        raw.view,
+        raw.columns,
+        lookups,
+        ctx.rates_view,
+        uri,
+        scan_view=raw.scan_view,
     )
     try:
         con.execute(f"CREATE TEMP TABLE _staged_t AS {compiled.sql}")
@@ -177,7 +204,9 @@ def _load_file(
         result.hint = "rename the file or fix the source's `name_pattern:`"
         result.reasons = {"bad_file_name": 1}
         result.file_id = next_file_id(con)
-        record_file(wh, ctx, landed.uri, landed.name, landed.size, content_hash, fingerprint, result, [])
+        record_file(
+            wh, ctx, landed.uri, landed.name, landed.size, content_hash, fingerprint, result, []
+        )
         return result
     earlier = previously_loaded(con, source.name, content_hash)
     if earlier is not None:
@@ -198,8 +227,17 @@ def _load_file(
                 [source.name, content_hash],
             )
             result.seconds = time.perf_counter() - started
-            record_file(wh, ctx, landed.uri, landed.name, landed.size, content_hash, fingerprint, result,
-                        raw.columns if raw else [])
+            record_file(
+                wh,
+                ctx,
+                landed.uri,
+                landed.name,
+                landed.size,
+                content_hash,
+                fingerprint,
+                result,
+                raw.columns if raw else [],
+            )
 
         merge_staged(wh, ctx, raw, compiled, file_id, result, ledger)
     except SalespipeError as exc:
@@ -214,8 +252,17 @@ def _load_file(
         result.error = exc.message
         result.hint = exc.hint
         result.seconds = time.perf_counter() - started
-        record_file(wh, ctx, landed.uri, landed.name, landed.size, content_hash, fingerprint, result,
-                    raw.columns if raw else [])
+        record_file(
+            wh,
+            ctx,
+            landed.uri,
+            landed.name,
+            landed.size,
+            content_hash,
+            fingerprint,
+            result,
+            raw.columns if raw else [],
+        )
         return result
     except BaseException:
         _rollback(wh)
@@ -265,14 +312,20 @@ def merge_staged(
     )
     dups = int(first_row(staging.execute("SELECT count(*) FROM _dups"))[0])  # type: ignore[index]
     _stage_side_tables(staging, ctx, raw, compiled, file_id)
-    months = [r[0] for r in staging.execute(
-        "SELECT DISTINCT CAST(date_trunc('month', sale_date) AS DATE) FROM _staged WHERE mask = 0"
-    ).fetchall()]
+    months = [
+        r[0]
+        for r in staging.execute(
+            "SELECT DISTINCT CAST(date_trunc('month', sale_date) AS DATE) FROM _staged WHERE mask = 0"
+        ).fetchall()
+    ]
     fact_cols = [name for name, _ in FACT_COLUMNS]
     fact_types = dict(FACT_COLUMNS)
     incoming = ", ".join(
-        f"CAST({_sql_key(source)} AS VARCHAR) AS source" if name == "source"
-        else f"CAST({file_id} AS BIGINT) AS file_id" if name == "file_id" else f"s.{name}"
+        f"CAST({_sql_key(source)} AS VARCHAR) AS source"
+        if name == "source"
+        else f"CAST({file_id} AS BIGINT) AS file_id"
+        if name == "file_id"
+        else f"s.{name}"
         for name in fact_cols
     )
 
@@ -298,7 +351,9 @@ def merge_staged(
     else:
         con.execute("CREATE TEMP TABLE _match (row_key VARCHAR, same BOOLEAN)")
     match = first_row(
-        con.execute("SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match")
+        con.execute(
+            "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match"
+        )
     )
     assert match is not None
     same, changed = int(match[0]), int(match[1])
@@ -315,8 +370,12 @@ def merge_staged(
             [source],
         )
     new_rows = "FROM _incoming i WHERE NOT EXISTS (SELECT 1 FROM _match m WHERE m.row_key = i.row_key AND m.same)"
-    con.execute(f"INSERT INTO fact_sales ({', '.join(fact_cols)}) SELECT {', '.join(fact_cols)} {new_rows}")
-    con.execute(f"INSERT INTO mart_dirty {DIRTY_SELECT} {new_rows} GROUP BY {DIRTY_GROUPS}", [file_id])
+    con.execute(
+        f"INSERT INTO fact_sales ({', '.join(fact_cols)}) SELECT {', '.join(fact_cols)} {new_rows}"
+    )
+    con.execute(
+        f"INSERT INTO mart_dirty {DIRTY_SELECT} {new_rows} GROUP BY {DIRTY_GROUPS}", [file_id]
+    )
     _merge_side_tables(wh)
 
     rejects = len(raw.rejects)
@@ -342,18 +401,29 @@ def merge_staged(
 
 
 def _stage_side_tables(
-    staging: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawFile, compiled: CompiledContract, file_id: int
+    staging: duckdb.DuckDBPyConnection,
+    ctx: LoadContext,
+    raw: RawFile,
+    compiled: CompiledContract,
+    file_id: int,
 ) -> None:
     """Dimension members, calendar days and quarantine rows of the file, built in staging."""
     for table, (key, attrs) in DIMENSIONS.items():
-        latest = ", ".join(f"arg_max({a}, _row) FILTER (WHERE {a} IS NOT NULL) AS {a}" for a in attrs)
+        latest = ", ".join(
+            f"arg_max({a}, _row) FILTER (WHERE {a} IS NOT NULL) AS {a}" for a in attrs
+        )
         extra = ""
         if table == "dim_store":
             tz = ctx.config.source_timezone(ctx.source)
             cases = " ".join(
-                f"WHEN {_sql_key(s)} THEN {_sql_key(z)}" for s, z in ctx.source.store_timezones.items()
+                f"WHEN {_sql_key(s)} THEN {_sql_key(z)}"
+                for s, z in ctx.source.store_timezones.items()
             )
-            extra = f", CASE {key} {cases} ELSE {_sql_key(tz)} END AS timezone" if cases else f", {_sql_key(tz)} AS timezone"
+            extra = (
+                f", CASE {key} {cases} ELSE {_sql_key(tz)} END AS timezone"
+                if cases
+                else f", {_sql_key(tz)} AS timezone"
+            )
         staging.execute(
             f"CREATE TEMP TABLE _{table}_t AS SELECT {key}, {latest}{extra}, min(sale_date) AS first_sold, "
             f"max(sale_date) AS last_sold FROM _staged WHERE mask = 0 AND {key} IS NOT NULL GROUP BY {key} "
@@ -378,9 +448,9 @@ def _merge_side_tables(wh: Warehouse) -> None:
         cols += [("first_sold", "DATE"), ("last_sold", "DATE")]
         transfer(wh, f"SELECT * FROM _{table}_t", f"_{table}_w", cols)
         names = [c for c, _ in cols]
-        sets = ", ".join(
-            f"{a} = coalesce(excluded.{a}, {table}.{a})" for a in attrs
-        ) + (", timezone = excluded.timezone" if table == "dim_store" else "")
+        sets = ", ".join(f"{a} = coalesce(excluded.{a}, {table}.{a})" for a in attrs) + (
+            ", timezone = excluded.timezone" if table == "dim_store" else ""
+        )
         con.execute(
             f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} FROM _{table}_w "
             f"ON CONFLICT ({key}) DO UPDATE SET {sets}, "
@@ -394,7 +464,11 @@ def _merge_side_tables(wh: Warehouse) -> None:
 
 
 def _stage_quarantine(
-    staging: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawFile, compiled: CompiledContract, file_id: int
+    staging: duckdb.DuckDBPyConnection,
+    ctx: LoadContext,
+    raw: RawFile,
+    compiled: CompiledContract,
+    file_id: int,
 ) -> None:
     raw_struct = "{" + ", ".join(f"{_sql_key(c)}: r.{quote_ident(c)}" for c in raw.columns) + "}"
     quarantined = (
@@ -402,16 +476,19 @@ def _stage_quarantine(
         f"UNION ALL SELECT _row, ['{DUPLICATE_KEY}'] FROM _dups"
     )
     rows = [int(r[0]) for r in staging.execute(f"SELECT _row FROM ({quarantined})").fetchall()]
-    lines = pa.table({
-        "_row": pa.array(rows, pa.int64()),
-        "line": pa.array([raw.line_of(r) for r in rows], pa.int64()),
-    })
+    lines = pa.table(
+        {
+            "_row": pa.array(rows, pa.int64()),
+            "line": pa.array([raw.line_of(r) for r in rows], pa.int64()),
+        }
+    )
     staging.register("_qline_numbers", lines)
     now = datetime.now(UTC)
     staging.execute(
         "CREATE TEMP TABLE _qrows AS SELECT CAST(? AS BIGINT) AS file_id, CAST(? AS VARCHAR) AS source, "
         "CAST(q._row AS BIGINT) AS row_number, n.line, q.reasons, CAST(to_json("
-        + raw_struct + ") AS JSON) AS raw, 'open' AS state, CAST(NULL AS BIGINT) AS replay_file_id, "
+        + raw_struct
+        + ") AS JSON) AS raw, 'open' AS state, CAST(NULL AS BIGINT) AS replay_file_id, "
         "CAST(? AS TIMESTAMPTZ) AS quarantined_at "
         f"FROM ({quarantined}) q JOIN {raw.view} r USING (_row) JOIN _qline_numbers n USING (_row)",
         [file_id, ctx.source.name, now],
@@ -419,8 +496,14 @@ def _stage_quarantine(
     for rejected in raw.rejects:
         staging.execute(
             "INSERT INTO _qrows VALUES (?, ?, NULL, ?, [?], ?, 'open', NULL, ?)",
-            [file_id, ctx.source.name, rejected.line, MALFORMED,
-             json.dumps({"_line": rejected.text, "_error": rejected.message}), now],
+            [
+                file_id,
+                ctx.source.name,
+                rejected.line,
+                MALFORMED,
+                json.dumps({"_line": rejected.text, "_error": rejected.message}),
+                now,
+            ],
         )
 
 
@@ -443,10 +526,28 @@ def record_file(
     wh.con.execute(
         "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            result.file_id, ctx.run_id, ctx.source.name, uri, name, content_hash, size, fingerprint,
-            result.status, result.rows_in, result.rows_loaded, result.rows_updated, result.rows_quarantined,
-            result.rows_duplicate, json.dumps(result.reasons), json.dumps(columns),
-            json.dumps(result.unused_columns), result.error, result.min_date, result.max_date,
-            finished - timedelta(seconds=result.seconds), finished, result.seconds,
+            result.file_id,
+            ctx.run_id,
+            ctx.source.name,
+            uri,
+            name,
+            content_hash,
+            size,
+            fingerprint,
+            result.status,
+            result.rows_in,
+            result.rows_loaded,
+            result.rows_updated,
+            result.rows_quarantined,
+            result.rows_duplicate,
+            json.dumps(result.reasons),
+            json.dumps(columns),
+            json.dumps(result.unused_columns),
+            result.error,
+            result.min_date,
+            result.max_date,
+            finished - timedelta(seconds=result.seconds),
+            finished,
+            result.seconds,
         ],
     )

@@ -7,6 +7,7 @@ also marks the loaded rows `replayed`, so replaying twice loads nothing twice.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 
@@ -28,6 +29,7 @@ from salespipe.ingest.readers import RawFile
 from salespipe.ingest.results import FileResult, RunResult
 from salespipe.ingest.run import new_run_id
 from salespipe.ingest.transfer import transfer
+from salespipe.quality import loaded_file_ids, refresh_and_check
 from salespipe.warehouse import Warehouse, open_warehouse
 from salespipe.warehouse.sql import first_row
 
@@ -70,13 +72,19 @@ def replay_quarantine(config: Config, source_name: str | None = None) -> RunResu
                 compiled = stage_raw(wh.staging, ctx, raw, uri)
                 columns = raw.columns
 
-                def settle_and_record() -> None:
-                    _settle(wh, file_id)
-                    result.seconds = time.perf_counter() - t0
-                    record_file(wh, ctx, uri, f"quarantine replay {run_id}", 0, uri, compiled.fingerprint,
-                                result, columns)
-
-                merge_staged(wh, ctx, raw, compiled, file_id, result, settle_and_record)
+                finish = functools.partial(
+                    _settle_and_record,
+                    wh,
+                    ctx,
+                    file_id,
+                    result,
+                    t0,
+                    uri,
+                    run_id,
+                    compiled.fingerprint,
+                    columns,
+                )
+                merge_staged(wh, ctx, raw, compiled, file_id, result, finish)
             except SalespipeError as exc:
                 with contextlib.suppress(Exception):
                     con.execute("ROLLBACK")
@@ -92,12 +100,30 @@ def replay_quarantine(config: Config, source_name: str | None = None) -> RunResu
                 cleanup(wh, raw)
                 wh.staging.execute("DROP TABLE IF EXISTS _replay_map")
             results.append(result)
+        refresh_and_check(con, run_id, loaded_file_ids(results))
         run = RunResult(run_id=run_id, files=results, seconds=time.perf_counter() - started)
         con.execute(
             "UPDATE runs SET finished_at = now(), status = ?, files = ?, seconds = ? WHERE run_id = ?",
             ["ok" if run.ok else "failed", len(results), run.seconds, run_id],
         )
     return run
+
+
+def _settle_and_record(
+    wh: Warehouse,
+    ctx: LoadContext,
+    file_id: int,
+    result: FileResult,
+    t0: float,
+    uri: str,
+    run_id: str,
+    fingerprint: str,
+    columns: list[str],
+) -> None:
+    """Inside the replay's transaction: settle the quarantine, then write the ledger row."""
+    _settle(wh, file_id)
+    result.seconds = time.perf_counter() - t0
+    record_file(wh, ctx, uri, f"quarantine replay {run_id}", 0, uri, fingerprint, result, columns)
 
 
 def _replay_view(wh: Warehouse, source: str) -> RawFile:
@@ -109,12 +135,16 @@ def _replay_view(wh: Warehouse, source: str) -> RawFile:
         "ORDER BY file_id, row_number",
         [source],
     ).fetchall()
-    table = pa.table({
-        "file_id": pa.array([r[0] for r in rows], pa.int64()),
-        "orig_row": pa.array([r[1] for r in rows], pa.int64()),
-        "line": pa.array([r[2] for r in rows], pa.int64()),
-        "raw": pa.array([r[3] if isinstance(r[3], str) else json.dumps(r[3]) for r in rows], pa.string()),
-    })
+    table = pa.table(
+        {
+            "file_id": pa.array([r[0] for r in rows], pa.int64()),
+            "orig_row": pa.array([r[1] for r in rows], pa.int64()),
+            "line": pa.array([r[2] for r in rows], pa.int64()),
+            "raw": pa.array(
+                [r[3] if isinstance(r[3], str) else json.dumps(r[3]) for r in rows], pa.string()
+            ),
+        }
+    )
     staging = wh.staging
     staging.register("_replay_rows", table)
     staging.execute(
@@ -128,8 +158,12 @@ def _replay_view(wh: Warehouse, source: str) -> RawFile:
                 keys.append(k)
     cols = ", ".join(f"json_extract_string(raw, {_path(k)}) AS {quote_ident(k)}" for k in keys)
     staging.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT _row, {cols} FROM _replay_map")
-    transfer(wh, "SELECT _row, file_id, orig_row FROM _replay_map", "_replay_map_w",
-             [("_row", "BIGINT"), ("file_id", "BIGINT"), ("orig_row", "BIGINT")])
+    transfer(
+        wh,
+        "SELECT _row, file_id, orig_row FROM _replay_map",
+        "_replay_map_w",
+        [("_row", "BIGINT"), ("file_id", "BIGINT"), ("orig_row", "BIGINT")],
+    )
     return RawFile(view="_raw", columns=keys, line_map=[int(r[2] or 0) for r in rows])
 
 

@@ -13,6 +13,8 @@ from salespipe.ingest.load import LoadContext, load_file
 from salespipe.ingest.lookups import prepare_rates
 from salespipe.ingest.results import FileResult, RunResult
 from salespipe.landing import LandedFile, archive_file, discover_files
+from salespipe.monitor import monitor_after_run
+from salespipe.quality import loaded_file_ids, refresh_and_check
 from salespipe.warehouse import Warehouse, open_warehouse
 
 Progress = Callable[[str, int, int, LandedFile | None], None]
@@ -77,6 +79,8 @@ def run_files(
                 result.hint = f"could not archive the file: {exc}"
         if progress:
             progress("", total, total, None)
+        # marts -> checks: refresh what the loads touched, test it (results stored per run)
+        refresh_and_check(wh.con, run_id, loaded_file_ids(results))
         run = RunResult(run_id=run_id, files=results, seconds=time.perf_counter() - started)
         totals = run.to_dict()["totals"]
         wh.con.execute(
@@ -94,12 +98,15 @@ def run_files(
                 run_id,
             ],
         )
+        # monitor -> alerts: anomalies, drift, freshness, runtime; never fails the run
+        monitor_after_run(wh.con, config, run_id)
         return run
     except SalespipeError as exc:
         wh.con.execute(
             "UPDATE runs SET finished_at = now(), status = 'error', error = ? WHERE run_id = ?",
             [str(exc), run_id],
         )
+        monitor_after_run(wh.con, config, run_id)
         raise
     finally:
         if warehouse is None:

@@ -17,10 +17,16 @@ from salespipe.warehouse.postgres import to_postgres
 
 
 def _pg_type(sql_type: str) -> str:
-    return to_postgres(f"CREATE TABLE t (c {sql_type})")[0].removeprefix("CREATE TABLE t (c ").removesuffix(")")
+    return (
+        to_postgres(f"CREATE TABLE t (c {sql_type})")[0]
+        .removeprefix("CREATE TABLE t (c ")
+        .removesuffix(")")
+    )
 
 
-def transfer(wh: Warehouse, select_sql: str, table: str, columns: Sequence[tuple[str, str]]) -> None:
+def transfer(
+    wh: Warehouse, select_sql: str, table: str, columns: Sequence[tuple[str, str]]
+) -> None:
     """Make `select_sql` (run on the staging connection) available as `table` in the warehouse.
 
     `columns` are (name, DuckDB type) in the order the SELECT yields them.
@@ -41,10 +47,13 @@ def transfer(wh: Warehouse, select_sql: str, table: str, columns: Sequence[tuple
         wh.con.execute_native(f"DROP TABLE IF EXISTS {table}")
         wh.con.execute_native(f"CREATE TEMP TABLE {table} ({cols})")
         names = ", ".join(name for name, _ in columns)
-        with wh.con.raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy:
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    copy.write(chunk)
+        with (
+            wh.con.raw.cursor() as cur,
+            cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy,
+            open(path, "rb") as fh,
+        ):
+            while chunk := fh.read(1 << 20):
+                copy.write(chunk)
     finally:
         os.unlink(path)
 

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
 
 from salespipe.config.model import Config
 from salespipe.errors import ConfigError
 from salespipe.warehouse.duckdb import DuckDBWarehouse, open_duckdb
 from salespipe.warehouse.postgres import PostgresWarehouse, open_postgres
 
-Warehouse = DuckDBWarehouse | PostgresWarehouse
+
+class Warehouse(Protocol):
+    """An open warehouse. `con` runs SQL in DuckDB's dialect (`?` placeholders) on either
+    engine; `staging` is the DuckDB connection where files are read and validated."""
+
+    name: str
+    stages_in_place: bool
+    read_only: bool
+    con: Any
+
+    @property
+    def staging(self) -> duckdb.DuckDBPyConnection: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 def is_postgres(config: Config) -> bool:
@@ -41,4 +61,11 @@ def open_warehouse(config: Config, *, read_only: bool = False, wait: float = 0.0
     return open_duckdb(warehouse_path(config), read_only=read_only, wait=wait)
 
 
-__all__ = ["DuckDBWarehouse", "PostgresWarehouse", "Warehouse", "is_postgres", "open_warehouse", "warehouse_path"]
+__all__ = [
+    "DuckDBWarehouse",
+    "PostgresWarehouse",
+    "Warehouse",
+    "is_postgres",
+    "open_warehouse",
+    "warehouse_path",
+]

@@ -31,7 +31,9 @@ class MigrationReport:
 
 def migrate_duckdb_to_postgres(source: Path, url: str) -> MigrationReport:
     if not source.exists():
-        raise UsageError(f"no DuckDB warehouse at {source}", hint="check `warehouse:` in salespipe.yaml")
+        raise UsageError(
+            f"no DuckDB warehouse at {source}", hint="check `warehouse:` in salespipe.yaml"
+        )
     started = time.perf_counter()
     src = duckdb.connect(str(source), read_only=True)
     src.execute("SET TimeZone = 'UTC'")
@@ -39,7 +41,8 @@ def migrate_duckdb_to_postgres(source: Path, url: str) -> MigrationReport:
     report = MigrationReport()
     try:
         non_empty = [
-            t for t in ("files", "fact_sales")
+            t
+            for t in ("files", "fact_sales")
             if target.con.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchall()
         ]
         if non_empty:
@@ -48,8 +51,12 @@ def migrate_duckdb_to_postgres(source: Path, url: str) -> MigrationReport:
                 hint="migrate into an empty database",
             )
         target.con.execute("BEGIN")
-        months = [r[0] for r in src.execute(
-            "SELECT DISTINCT CAST(date_trunc('month', sale_date) AS DATE) FROM fact_sales").fetchall()]
+        months = [
+            r[0]
+            for r in src.execute(
+                "SELECT DISTINCT CAST(date_trunc('month', sale_date) AS DATE) FROM fact_sales"
+            ).fetchall()
+        ]
         ensure_partitions(target.con, [m for m in months if isinstance(m, date)])
         for table in CORE_TABLES:
             report.tables[table] = _copy_table(src, target, table)
@@ -82,10 +89,14 @@ def _copy_table(src: duckdb.DuckDBPyConnection, target: PostgresWarehouse, table
     fd, path = tempfile.mkstemp(prefix="salespipe-migrate-", suffix=".csv")
     os.close(fd)
     try:
-        src.execute(f"COPY (SELECT {', '.join(exported)} FROM {table}) TO '{path}' (FORMAT csv, HEADER false)")
-        with target.con.raw.cursor() as cur, cur.copy(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
-        ) as copy, open(path, "rb") as fh:
+        src.execute(
+            f"COPY (SELECT {', '.join(exported)} FROM {table}) TO '{path}' (FORMAT csv, HEADER false)"
+        )
+        with (
+            target.con.raw.cursor() as cur,
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy,
+            open(path, "rb") as fh,
+        ):
             while chunk := fh.read(1 << 20):
                 copy.write(chunk)
     finally:

@@ -94,7 +94,9 @@ class PgConnection:
             raise ValueError(f"{count} placeholders but {len(params or [])} parameters")
         result = None
         for statement in pg_sql.split(";\n"):
-            used = {k: v for k, v in (args or {}).items() if f"%({k})s" in statement} if args else None
+            used = (
+                {k: v for k, v in (args or {}).items() if f"%({k})s" in statement} if args else None
+            )
             if args and not used:
                 statement = statement.replace("%%", "%")  # escaped for parameters it does not take
             result = self.raw.execute(statement, used or None, prepare=False)
@@ -141,7 +143,11 @@ FACT_INDEXES = (
 
 
 def _pg_type(sql_type: str) -> str:
-    return to_postgres(f"CREATE TABLE t (c {sql_type})")[0].removeprefix("CREATE TABLE t (c ").removesuffix(")")
+    return (
+        to_postgres(f"CREATE TABLE t (c {sql_type})")[0]
+        .removeprefix("CREATE TABLE t (c ")
+        .removesuffix(")")
+    )
 
 
 def create_schema(con: PgConnection) -> None:
@@ -158,7 +164,9 @@ def create_schema(con: PgConnection) -> None:
             con.execute(statement)
         for statement in FACT_INDEXES:
             con.execute_native(statement)
-        con.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
+        con.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
+        )
     finally:
         con.execute_native("SELECT pg_advisory_unlock(7401)")
 
@@ -181,15 +189,19 @@ class PostgresWarehouse:
     url: str
     con: PgConnection
     read_only: bool
-    staging: Any = None  # an in-memory DuckDB connection where files are read and validated
+    staging_con: Any = None  # an in-memory DuckDB connection where files are read and validated
 
     name = "postgres"
     stages_in_place = False
 
+    @property
+    def staging(self) -> Any:
+        return self.staging_con
+
     def close(self) -> None:
         self.con.close()
-        if self.staging is not None:
-            self.staging.close()
+        if self.staging_con is not None:
+            self.staging_con.close()
 
     def __enter__(self) -> PostgresWarehouse:
         return self
@@ -205,4 +217,4 @@ def open_postgres(url: str, *, read_only: bool = False) -> PostgresWarehouse:
     create_schema(con)  # idempotent; read-only callers need the tables to exist too
     staging = duckdb.connect()
     staging.execute("SET TimeZone = 'UTC'")
-    return PostgresWarehouse(url=url, con=con, read_only=read_only, staging=staging)
+    return PostgresWarehouse(url=url, con=con, read_only=read_only, staging_con=staging)

@@ -59,6 +59,27 @@ MART_DDL: tuple[str, ...] = (
         checked_at TIMESTAMPTZ)""",
 )
 
+# The monitor's history: stage timings per run, events (the API serves them as alerts,
+# keep the names id .. snoozed_until), the days each event covers (kept out of the
+# baselines) and every alert delivery.
+MONITOR_DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS run_stages (run_id VARCHAR, stage VARCHAR, seconds DOUBLE,
+        rows BIGINT, status VARCHAR, detail VARCHAR, recorded_at TIMESTAMPTZ)""",
+    "CREATE SEQUENCE IF NOT EXISTS monitor_event_id_seq START 1",
+    """CREATE TABLE IF NOT EXISTS monitor_events (
+        id BIGINT DEFAULT nextval('monitor_event_id_seq'), kind VARCHAR, severity VARCHAR,
+        subject VARCHAR, day DATE, observed DECIMAL(38,6), expected DECIMAL(38,6),
+        message VARCHAR, state VARCHAR, opened_at TIMESTAMPTZ, last_seen_at TIMESTAMPTZ,
+        resolved_at TIMESTAMPTZ, snoozed_until TIMESTAMPTZ, source VARCHAR, key VARCHAR,
+        first_day DATE, acknowledged_at TIMESTAMPTZ, notified_at TIMESTAMPTZ,
+        notified_severity VARCHAR, run_id VARCHAR, last_run_id VARCHAR, resolved_run_id VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS monitor_event_days (event_id BIGINT, subject VARCHAR,
+        day DATE, observed DECIMAL(38,6), expected DECIMAL(38,6))""",
+    """CREATE TABLE IF NOT EXISTS alert_deliveries (run_id VARCHAR, channel VARCHAR,
+        status VARCHAR, attempts INTEGER, events INTEGER, error VARCHAR, seconds DOUBLE,
+        sent_at TIMESTAMPTZ)""",
+)
+
 DDL: tuple[str, ...] = (
     "CREATE SEQUENCE IF NOT EXISTS file_id_seq START 1",
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -92,4 +113,5 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS dim_salesperson (salesperson_id VARCHAR PRIMARY KEY,
         salesperson_name VARCHAR, first_sold DATE, last_sold DATE)""",
     *MART_DDL,
+    *MONITOR_DDL,
 )

@@ -1,0 +1,35 @@
+"""Live updates: a small fragment asks the API for its snapshot id every few seconds and
+reruns the page only when the id changed, i.e. when a load or refresh has committed.
+
+Nothing is refreshed by a timer: the poll costs one tiny request, and the cache keyed
+by snapshot id decides what is fetched again.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from salespipe.dashboard.client import ApiClient, DashboardError
+
+
+def watch_snapshot(client: ApiClient, shown: str | None, every: float) -> None:
+    """Rerun the whole app as soon as the API's snapshot differs from `shown`."""
+
+    @st.fragment(run_every=every)
+    def snapshot_watch() -> None:
+        try:
+            latest: str | None = client.snapshot()
+        except DashboardError:
+            latest = None
+        if latest is not None and latest != shown:
+            st.rerun(scope="app")
+        if latest is None:
+            st.caption(":orange[●] API unreachable; retrying")
+        else:
+            st.caption(
+                f":green[●] Live · data snapshot `{shown}` · checked {time.strftime('%H:%M:%S')}"
+            )
+
+    snapshot_watch()

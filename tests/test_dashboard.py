@@ -1,0 +1,486 @@
+"""The dashboard's logic: filters and their URL form, reshaping, exports, and every page
+run by Streamlit's AppTest against a real `salespipe serve`. Cards equal the API's
+numbers for the same filters; missing data gives a message, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("streamlit", reason='the dashboard needs pip install "salespipe[dashboard]"')
+pytest.importorskip("plotly", reason='the dashboard needs pip install "salespipe[dashboard]"')
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from salespipe.dashboard import frames
+from salespipe.dashboard.client import ApiClient, ApiRequestError, ApiUnavailable
+from salespipe.dashboard.data import DataSource, SnapshotCache, to_frame
+from salespipe.dashboard.exports import View, unique_sheet, workbook_bytes, xlsx_bytes
+from salespipe.dashboard.filters import Filters, Period, mart_params
+from salespipe.dashboard.formatting import CARDS, card_delta, money, parse_number, pct
+from salespipe.dashboard.report import KpiLine, OverviewReport, render_pdf
+from salespipe.dashboard.screens.overview import GROSS_CARD
+
+from .conftest import Project, cli, line
+from .servers import free_port
+from .test_api_support import ApiServer, make_project, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "salespipe" / "dashboard"
+SCREENS = PACKAGE / "screens"
+PAGES = {
+    "overview.py": "Overview",
+    "trends.py": "Trends",
+    "products.py": "Products",
+    "stores.py": "Stores",
+    "customers.py": "Customers",
+    "team.py": "Sales team",
+    "health.py": "Data health",
+}
+LABELS = {c.label: c.key for c in (*CARDS, GROSS_CARD)}
+
+
+# --- servers ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """Two months of generated sales with every field, behind a real API."""
+    config = make_project(
+        tmp_path_factory.mktemp("dash-shop"), days=62, rows_per_day=150, split="none"
+    )
+    with serve(config) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def bare_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """A source with neither customers, salespeople, categories nor costs."""
+    project = Project(tmp_path_factory.mktemp("dash-bare"))
+    project.write_config(
+        """\
+        warehouse: duckdb:///warehouse.duckdb
+        sources:
+          - name: till
+            landing: landing/pos
+            pattern: "*.csv"
+            formats: {sold_at: "%Y-%m-%d %H:%M:%S"}
+        """
+    )
+    header = ["transaction_id", "line_no", "sold_at", "store_id", "product_id"]
+    header += ["quantity", "unit_price"]
+    rows = [
+        line(f"T{d}{i}", 1, sold_at=f"2025-03-{d:02d} 1{i}:00:00", product=f"P{i}", price="9.50")
+        for d in range(1, 29)
+        for i in range(3)
+    ]
+    project.write_csv("till.csv", rows, header=header)
+    result = project.cli("run", "--json")
+    assert result.code == 0, result.stderr
+    with serve(project.config) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def empty_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    project = Project(tmp_path_factory.mktemp("dash-empty"))
+    project.landing.mkdir(parents=True)
+    project.write_config(
+        """\
+        warehouse: duckdb:///warehouse.duckdb
+        sources:
+          - {name: pos, landing: landing/pos, pattern: "*.csv"}
+        """
+    )
+    with serve(project.config) as server:
+        yield server
+
+
+# --- AppTest --------------------------------------------------------------------------
+
+
+def dashboard_script(api: str) -> None:
+    from salespipe.dashboard.app import main
+    from salespipe.dashboard.settings import Settings
+
+    main(Settings(api_url=api))
+
+
+def open_app(api: str, page: str | None = None, **query: str) -> AppTest:
+    at = AppTest.from_function(dashboard_script, kwargs={"api": api}, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    if page and page != "overview.py":
+        at.switch_page(str(SCREENS / page)).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def visit_every_page(api: str, **query: str) -> Iterator[tuple[str, AppTest]]:
+    """One session going through every page, as a user clicking the navigation would."""
+    at = open_app(api, **query)
+    for page in PAGES:
+        if page != "overview.py":
+            at.switch_page(str(SCREENS / page)).run()
+        assert not at.exception, (page, [e.message for e in at.exception])
+        yield page, at
+
+
+def view_tables(at: AppTest) -> dict[str, pd.DataFrame]:
+    """The tables the page showed (drawn or behind an expander), by name."""
+    context = at.session_state["salespipe_page_context"]
+    return {t.name: t.frame for t in context.view.tables}
+
+
+def texts(elements: Any) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def api_kpis(server: ApiServer, **params: str) -> dict[str, Any]:
+    resp = server.get("/api/v1/kpis", **params)
+    assert resp.status_code == 200, resp.text
+    data: dict[str, Any] = resp.json()
+    return data
+
+
+def check_cards(at: AppTest, kpis: dict[str, Any]) -> int:
+    """Every card shows the API's value; returns how many cards were compared."""
+    compared = 0
+    for metric in at.metric:
+        key = LABELS.get(metric.label)
+        if key is None:
+            continue
+        expected = kpis[key]
+        assert expected is not None, metric.label
+        assert parse_number(metric.value) == Decimal(str(expected)), (metric.label, metric.value)
+        compared += 1
+    return compared
+
+
+def test_overview_cards_equal_the_api_for_the_same_filters(shop: ApiServer) -> None:
+    store_rows = shop.get("/api/v1/marts/store_variance").json()["rows"]
+    region = sorted({r["region"] for r in store_rows})[0]
+    params = {"period": "custom", "from": "2025-01-20", "to": "2025-02-18", "region": region}
+    at = open_app(shop.url, **params)
+    kpis = api_kpis(shop, **{"from": "2025-01-20", "to": "2025-02-18", "region": region})
+    assert check_cards(at, kpis) == 7
+    # Deltas are the API's change against the previous period of equal length.
+    net = next(m for m in at.metric if m.label == "Net sales")
+    block = kpis["comparison"]["previous"]
+    assert net.delta == card_delta(
+        CARDS[0], block["change"]["net_sales"], block["change_pct"]["net_sales"]
+    )
+    # MoM % of February against January, from the API's monthly mart (no member filter).
+    unfiltered = open_app(shop.url, period="custom", **{"from": "2025-01-20", "to": "2025-02-18"})
+    monthly = shop.get("/api/v1/marts/sales_monthly", **{"from": "2025-02-01"}).json()["rows"]
+    mom = next(m for m in unfiltered.metric if m.label.startswith("MoM %"))
+    assert mom.label == "MoM % (Feb 2025)"
+    assert parse_number(mom.value) == Decimal(str(monthly[0]["mom_pct"]))
+
+
+def test_default_view_is_the_last_30_days_and_the_trend_adds_up(shop: ApiServer) -> None:
+    at = open_app(shop.url)
+    assert dict(at.query_params) == {}
+    last = shop.get("/api/v1/marts/sales_daily", order_by="-sale_date", limit=1).json()
+    end = date.fromisoformat(last["rows"][0]["sale_date"])
+    start = end - timedelta(days=29)
+    kpis = api_kpis(shop, **{"from": start.isoformat(), "to": end.isoformat()})
+    assert check_cards(at, kpis) == 7
+    daily = view_tables(at)["Net sales by day"]
+    assert sum(Decimal(str(v)) for v in daily["net_sales"]) == Decimal(str(kpis["net_sales"]))
+
+
+def test_every_page_runs_against_a_full_warehouse(shop: ApiServer) -> None:
+    for page, at in visit_every_page(shop.url, period="all"):
+        assert texts(at.title)[0] == PAGES[page]
+        assert not at.error, (page, texts(at.error))
+        assert view_tables(at), page  # every page shows its data as tables
+
+
+def test_filters_are_kept_in_the_url(shop: ApiServer) -> None:
+    at = open_app(shop.url, "trends.py", period="90d", category="Grocery", compare="yoy")
+    assert dict(at.query_params) == {"period": "90d", "category": "Grocery", "compare": "yoy"}
+    assert at.sidebar.selectbox(key="f_category").value == "Grocery"
+    at.sidebar.selectbox(key="f_period").set_value("7d")
+    at.run()  # element handles are stale after a run: query them again
+    assert dict(at.query_params) == {"period": "7d", "category": "Grocery", "compare": "yoy"}
+    at.sidebar.selectbox(key="f_category").set_value("(all)")
+    at.run()
+    assert dict(at.query_params) == {"period": "7d", "compare": "yoy"}
+
+
+def test_a_filter_without_data_shows_a_message(shop: ApiServer) -> None:
+    for page, at in visit_every_page(
+        shop.url, period="custom", **{"from": "2031-01-01", "to": "2031-01-31"}
+    ):
+        assert not at.error, (page, texts(at.error))
+        if page in ("overview.py", "trends.py", "products.py", "stores.py", "team.py"):
+            assert any("No " in t and "2031-01-01" in t for t in texts(at.info)), page
+
+
+def test_a_source_without_customers_salespeople_categories_or_costs(bare_shop: ApiServer) -> None:
+    at = open_app(bare_shop.url, period="all")
+    labels = [m.label for m in at.metric]
+    assert "Margin" not in labels and "Gross sales" in labels
+    assert check_cards(at, api_kpis(bare_shop, **{"from": "2025-03-01", "to": "2025-03-28"})) == 7
+    assert any("category" in t for t in texts(at.info))
+    assert at.sidebar.selectbox(key="f_category").disabled
+    for page, at in visit_every_page(bare_shop.url):
+        assert not at.error, (page, texts(at.error))
+        if page == "customers.py":
+            assert any("customer_id" in t for t in texts(at.info))
+        if page == "team.py":
+            assert any("salesperson_id" in t for t in texts(at.info))
+
+
+def test_an_empty_warehouse_explains_what_to_do(empty_shop: ApiServer) -> None:
+    for page, at in visit_every_page(empty_shop.url):
+        assert texts(at.title)[0] == PAGES[page]
+        assert not at.error, (page, texts(at.error))
+        if page == "health.py":
+            assert any("No run yet" in t for t in texts(at.info))
+        else:
+            assert any("no sales yet" in t for t in texts(at.info)), page
+
+
+def test_an_unreachable_api_is_a_message() -> None:
+    at = open_app(f"http://127.0.0.1:{free_port()}")
+    assert any("does not answer" in t for t in texts(at.warning))
+
+
+# --- the pieces -------------------------------------------------------------------------
+
+
+def test_filters_from_and_to_the_url() -> None:
+    f = Filters.from_query({"period": "custom", "from": "2025-02-10", "to": "2025-02-01"})
+    assert (f.date_from, f.date_to) == (date(2025, 2, 1), date(2025, 2, 10))  # swapped
+    assert Filters.from_query(f.to_query()) == f
+    assert Filters.from_query({"from": "2025-01-01"}).preset == "custom"
+    junk = Filters.from_query({"period": "bogus", "compare": "nope", "from": "x"})
+    assert junk == Filters()
+    assert Filters().to_query() == {}
+    first, last = date(2024, 12, 1), date(2025, 3, 15)
+    assert Filters(preset="7d").period(first, last) == Period(date(2025, 3, 9), last)
+    assert Filters(preset="mtd").period(first, last) == Period(date(2025, 3, 1), last)
+    assert Filters(preset="ytd").period(first, last) == Period(date(2025, 1, 1), last)
+    assert Filters(preset="all").period(first, last) == Period(first, last)
+    assert Filters(preset="90d").period(date(2025, 3, 1), last).start == date(2025, 3, 1)
+
+
+def test_mart_params_pass_only_what_the_mart_accepts() -> None:
+    f = Filters(region="West", category="Toys")
+    period = Period(date(2025, 1, 1), date(2025, 1, 31))
+    p = mart_params(f, period, ["from", "to", "store", "region"])
+    assert p.params == {"from": "2025-01-01", "to": "2025-01-31", "region": "West"}
+    assert p.ignored == ("category",)
+    assert p.note("sales_daily") is not None and "category" in str(p.note("sales_daily"))
+    undated = mart_params(f, period, ["category"], dated=True)
+    assert undated.ignored == ("dates", "region")
+
+
+def test_number_formats() -> None:
+    assert money(Decimal("1234567.5")) == "1,234,567.50"
+    assert money(None) == "—"
+    assert pct(Decimal("10.8"), signed=True) == "+10.80%"
+    assert card_delta(CARDS[0], Decimal("-12.3"), -1.5) == "-1.50% (-12.30)"
+    margin = next(c for c in CARDS if c.key == "margin_pct")
+    assert card_delta(margin, 0.86, 2.1) == "+0.86 pts"
+    assert parse_number("1,234.50") == Decimal("1234.50")
+
+
+def test_totals_keep_exact_decimals_and_unknown_costs() -> None:
+    df = pd.DataFrame(
+        {
+            "day": ["a", "a", "b"],
+            "net_sales": [Decimal("0.10"), Decimal("0.20"), Decimal("1.00")],
+            "cost": [Decimal("0.05"), None, Decimal("0.40")],
+        }
+    )
+    out = frames.totals(df, ["day"], ("net_sales", "cost"))
+    assert list(out["net_sales"]) == [Decimal("0.30"), Decimal("1.00")]
+    assert list(out["cost"]) == [None, Decimal("0.40")]  # one unknown cost: unknown
+    margin = frames.with_margin(out)
+    assert list(margin["margin_pct"]) == [None, Decimal("60.00")]
+
+
+def test_weekday_profile_and_segments() -> None:
+    daily = pd.DataFrame(
+        {
+            "sale_date": [date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 4)],
+            "net_sales": [Decimal(10), Decimal(20), Decimal(7)],
+            "net_units": [1, 3, 1],
+        }
+    )
+    profile = frames.weekday_profile(daily).set_index("weekday")
+    assert profile.loc["Monday", "average_net_sales"] == Decimal("15.00")
+    assert profile.loc["Monday", "days"] == 2 and profile.loc["Sunday", "days"] == 0
+    assert frames.rfm_segment(5, 5) == "Champions"
+    assert frames.rfm_segment(1, 1) == "Hibernating"
+    assert frames.rfm_segment(1, 5) == "Cannot lose them"
+
+
+def test_stage_timings_use_the_apis_stages_when_sent() -> None:
+    runs = [{"run_id": "r1", "seconds": 5.0}, {"run_id": "r2", "seconds": 2.0, "stages": {"x": 1}}]
+    files = [{"run_id": "r1", "seconds": 1.5}, {"run_id": "r1", "seconds": 2.0}]
+    t = frames.stage_timings(runs, files)
+    assert t[t.run_id == "r1"].set_index("stage")["seconds"].to_dict() == {
+        "load files": 3.5,
+        "marts, checks, other": 1.5,
+    }
+    assert t[t.run_id == "r2"]["stage"].tolist() == ["x"]
+
+
+def test_exports_open_with_openpyxl() -> None:
+    from openpyxl import load_workbook
+
+    frame = pd.DataFrame(
+        {"day": [date(2025, 1, 1)], "net_sales": [Decimal("1234.56")], "n": [pd.NA]}
+    )
+    book = load_workbook(io.BytesIO(xlsx_bytes(frame, "Sales/day")))
+    sheet = book[book.sheetnames[0]]
+    assert [c.value for c in sheet[1]] == ["day", "net_sales", "n"]
+    assert sheet["B2"].value == pytest.approx(1234.56) and sheet["C2"].value is None
+    view = View("Overview")
+    view.add("Top products", frame, "top_products")
+    view.add("Top products", frame, "top_products")
+    data = workbook_bytes(view.tables, [("period", "all")], [("net_sales", "sum")])
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["View", "Top products", "Top products (2)", "KPI definitions"]
+    assert unique_sheet("a" * 40, ["a" * 31]) == "a" * 27 + " (2)"
+
+
+def test_pdf_report_is_paginated() -> None:
+    from pypdf import PdfReader
+
+    trend = pd.DataFrame(
+        {"day": [date(2025, 1, d) for d in range(1, 31)], "value": [Decimal(d) for d in range(30)]}
+    )
+    big = pd.DataFrame({"day": [str(d) for d in range(120)], "net sales": ["1.00"] * 120})
+    report = OverviewReport(
+        title="salespipe overview",
+        about=[("period", "2025-01-01 to 2025-01-30"), ("region", "Île-de-France")],
+        kpis=[KpiLine("Net sales", "1,234.50", "1,000.00", "+23.45% (+234.50)")],
+        trend=trend,
+        trend_label="Net sales by day",
+        tables=[("Daily", big)],
+    )
+    reader = PdfReader(io.BytesIO(render_pdf(report)))
+    assert len(reader.pages) >= 3
+    first = reader.pages[0].extract_text()
+    assert "1,234.50" in first and "Île-de-France" in first
+    assert f"page 1 of {len(reader.pages)}" in first
+
+
+def test_client_errors_are_typed(shop: ApiServer) -> None:
+    client = ApiClient(shop.url)
+    with pytest.raises(ApiRequestError) as found:
+        client.mart_page("no_such_mart", {})
+    assert found.value.status == 404 and found.value.error == "NotFound"
+    with pytest.raises(ApiUnavailable):
+        ApiClient(f"http://127.0.0.1:{free_port()}").snapshot()
+
+
+def test_cache_is_keyed_by_snapshot_single_flight_and_bounded() -> None:
+    cache = SnapshotCache(max_entries=3)
+    calls: list[str] = []
+
+    def build(value: str, wait: threading.Event | None = None) -> Callable[[], str]:
+        def run() -> str:
+            calls.append(value)
+            if wait is not None:
+                wait.wait(5)
+            return value
+
+        return run
+
+    assert cache.get_or_build(("api", "1.5", "a"), build("a")) == "a"
+    assert cache.get_or_build(("api", "1.5", "a"), build("again")) == "a"
+    # A request in flight is waited for, not sent twice.
+    gate = threading.Event()
+    first = threading.Thread(
+        target=cache.get_or_build, args=(("api", "1.5", "b"), build("b", gate))
+    )
+    first.start()
+    while "b" not in calls:
+        time.sleep(0.01)
+    second: list[str] = []
+    reader = threading.Thread(
+        target=lambda: second.append(cache.get_or_build(("api", "1.5", "b"), build("b2")))
+    )
+    reader.start()
+    gate.set()
+    first.join()
+    reader.join()
+    assert second == ["b"] and calls == ["a", "b"]
+    # A newer snapshot of the same API drops the older answers.
+    cache.get_or_build(("other", "1.0", "a"), build("other"))
+    cache.get_or_build(("api", "2.0", "a"), build("a2"))
+    assert len(cache) == 2
+    # Bounded: the least recently used goes.
+    for name in "xyz":
+        cache.get_or_build(("api", "2.0", name), build(name))
+    assert len(cache) == 3
+    # Errors are not cached.
+
+    def failing() -> str:
+        calls.append("boom")
+        raise ValueError("boom")
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            cache.get_or_build(("api", "2.0", "e"), failing)
+    assert calls.count("boom") == 2
+
+
+def test_the_api_answers_become_exact_frames(shop: ApiServer) -> None:
+    client = ApiClient(shop.url)
+    source = DataSource(client, client.snapshot(), SnapshotCache())
+    monthly = source.mart("sales_monthly")
+    assert source.mart("sales_monthly") is monthly  # one snapshot, one request
+    assert isinstance(monthly["net_sales"].iloc[0], Decimal)
+    assert isinstance(monthly["month"].iloc[0], date)
+    frame = to_frame(client.mart_rows("sales_monthly", {}).table)
+    assert frame["net_sales"].tolist() == monthly["net_sales"].tolist()
+
+
+def test_the_dashboard_holds_no_sql() -> None:
+    pattern = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b\s|\bimport duckdb\b|\bduckdb\.")
+    for path in PACKAGE.rglob("*.py"):
+        found = pattern.search(path.read_text(encoding="utf-8"))
+        assert found is None, f"{path.name}: {found.group(0) if found else ''}"
+
+
+def test_cli_refuses_a_public_address_and_a_busy_port(tmp_path: Path) -> None:
+    result = cli("dashboard", "--api", "http://127.0.0.1:9", "--host", "0.0.0.0")
+    assert result.code == 2 and "no login" in result.stderr
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("dashboard", "--api", "http://127.0.0.1:9", "--port", str(port))
+    assert result.code == 2 and "--port" in result.stderr
+
+
+def test_streamlit_command_is_headless_without_usage_stats() -> None:
+    from salespipe.dashboard.launch import streamlit_command
+    from salespipe.dashboard.settings import Settings
+
+    command = streamlit_command(Settings(api_url="http://x:1", api_key="k"), "127.0.0.1", 8501)
+    joined = " ".join(command)
+    assert "--server.headless true" in joined and "--browser.gatherUsageStats false" in joined
+    assert "k" not in command  # the key travels in the environment, not the command line
+    settings = Settings.from_args(command[command.index("--") + 1 :], {"SALESPIPE_API_KEY": "k"})
+    assert settings == Settings(api_url="http://x:1", api_key="k")
