@@ -263,3 +263,42 @@ def test_a_changed_category_moves_every_month_of_the_product() -> None:
         assert report is not None and report.ok
     finally:
         scratch.close()
+
+
+def test_an_attribute_changed_by_a_duplicate_line_reaches_the_marts() -> None:
+    # A re-sent line (identical content: counted duplicate, not inserted) still updates the
+    # product's category; no key of it lands in mart_dirty, so the marts must notice alone.
+    scratch = Scratch()
+    try:
+        base = {
+            "transaction_id": "T1",
+            "line_no": "1",
+            "sold_at": "2025-01-03 09:00:00",
+            "store_id": "S1",
+            "region": "West",
+            "product_id": "P1",
+            "category": "Food",
+            "subcategory": "",
+            "quantity": "1",
+            "unit_price": "2.50",
+            "discount": "0",
+            "unit_cost": "0.40",
+            "customer_id": "C1",
+            "customer_name": "Ann",
+            "salesperson_id": "E1",
+        }
+        scratch.load([[base]])
+        scratch.load([[dict(base, transaction_id="T2", category="Home")]])
+        # the first line again, in a new file: a duplicate, but P1 is Food again
+        other = dict(base, transaction_id="T3", product_id="P2", sold_at="2025-04-03 09:00:00")
+        scratch.load([[base, other]])
+        con = scratch.wh.con
+        rows = con.execute(
+            "SELECT DISTINCT category FROM top_products WHERE product_id = 'P1'"
+        ).fetchall()
+        assert rows == [("Food",)]
+        incremental = snapshot(con)
+        refresh_marts(con, full=True)
+        assert all(same_rows(incremental[n], rows) for n, rows in snapshot(con).items())
+    finally:
+        scratch.close()

@@ -16,6 +16,7 @@ from salespipe.quality.fact_tests import fact_tests
 from salespipe.quality.mart_tests import mart_tests
 from salespipe.quality.model import SAMPLE_ROWS, CheckReport, CheckResult, DataTest
 from salespipe.quality.reconcile import cleanup, prepare, reconcile_tests
+from salespipe.warehouse.sql import first_row
 
 
 def _mart_status(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str | None]]:
@@ -45,7 +46,8 @@ def planned_tests(
         built.add(mart.name)
         tests.extend(mart_tests(mart))
     # After a load (file_ids given) the cheap form of each test; `check` the thorough one.
-    tests.extend(reconcile_tests(built, thorough=file_ids is None))
+    pending = first_row(con.execute("SELECT 1 FROM mart_dirty LIMIT 1")) is not None
+    tests.extend(reconcile_tests(built, thorough=file_ids is None, pending=pending))
     return tests, skipped
 
 

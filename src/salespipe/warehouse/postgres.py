@@ -21,6 +21,16 @@ from salespipe.errors import MissingExtraError, WarehouseError
 from salespipe.warehouse.schema import DDL, FACT_COLUMNS, SCHEMA_VERSION
 
 
+def _round_numeric(node: exp.Expr) -> exp.Expr:
+    """PostgreSQL rounds to n places only NUMERIC values; DuckDB rounds doubles too."""
+    if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
+        inner = node.this
+        if not (isinstance(inner, exp.Cast) and inner.to.this == exp.DataType.Type.DECIMAL):
+            node = node.copy()
+            node.set("this", exp.cast(inner, exp.DataType.build("DECIMAL")))
+    return node
+
+
 @lru_cache(maxsize=4096)
 def to_postgres(sql: str) -> tuple[str, int]:
     """Transpile DuckDB SQL to PostgreSQL; `?` placeholders become %(n)s.
@@ -40,7 +50,7 @@ def to_postgres(sql: str) -> tuple[str, int]:
                 return exp.Placeholder(this=str(count))
             return node
 
-        tree = tree.transform(number)
+        tree = tree.transform(number).transform(_round_numeric)
         if isinstance(tree, exp.Create) and tree.args.get("replace") and tree.kind == "TABLE":
             # PostgreSQL has no CREATE OR REPLACE TABLE
             target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
