@@ -38,6 +38,10 @@ test: $(STAMP) sysdeps lint
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_marts.py
+	$(BIN)/python benchmarks/bench_triggers.py
+	$(BIN)/python benchmarks/bench_api.py
+	$(BIN)/python benchmarks/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .mypy_cache .ruff_cache .pytest_cache

@@ -208,7 +208,7 @@ def validate_chunk(chunk: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
 def add_derived_columns(frame: pd.DataFrame) -> pd.DataFrame:
     # Decimal columns stay object dtype so that money stays exact.
     frame["line_revenue"] = frame["quantity"] * frame["unit_price"] - frame["discount"]
-    frame["sale_date"] = frame["sold_at"].dt.date
+    frame["sale_date"] = pd.to_datetime(frame["sold_at"]).dt.date
     return frame
 
 
@@ -218,7 +218,7 @@ def drop_duplicate_keys(
     """Keep the first row of each key, within the chunk and across chunks; quarantine the rest."""
     kept = frame.drop_duplicates(subset=KEY, keep="first")
     keys = list(zip(kept["transaction_id"], kept["line_no"], strict=True))
-    kept = kept[[key not in seen for key in keys]]
+    kept = kept[pd.Series([key not in seen for key in keys], index=kept.index, dtype=bool)]
     seen.update(zip(kept["transaction_id"], kept["line_no"], strict=True))
     dropped = frame.loc[frame.index.difference(kept.index)]
     for line, row in zip(dropped.index, dropped.to_dict("records"), strict=True):

@@ -231,3 +231,25 @@ def _norm(value: Any) -> str:
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return format(Decimal(value).normalize(), "f")
     return str(value)
+
+
+def test_migrate_duckdb_to_postgres(project: Project, pg_server: str) -> None:
+    project.write_csv(
+        "d1.csv", [line("T1", 1), line("T2", 1, quantity="x"), line("T3", 1, price="3.25")]
+    )
+    project.run()
+    before = project.kpis()
+    url = create_database(pg_server, f"sp_migrate_{next(_counter)}")
+    result = project.cli("migrate", "--to", url, "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["tables"]["fact_sales"] == 2
+    project.write_config(project.config.read_text().replace("duckdb:///warehouse.duckdb", url))
+    assert project.kpis() == before
+    assert [r["reasons"] for r in project.cli("quarantine", "list", "--json").json()] == [
+        ["bad_number"]
+    ]
+    project.write_csv("d2.csv", [line("T4", 1)])
+    f = project.run()["files"][-1]
+    assert f["status"] == "loaded" and f["file_id"] > 1
+    again = project.cli("migrate", "--to", url)
+    assert again.code == 2

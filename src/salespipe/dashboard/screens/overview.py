@@ -4,6 +4,7 @@ top products and sales by category, and the whole overview as a PDF report."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -12,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from salespipe.dashboard import charts, frames
+from salespipe.dashboard.client import DashboardError
 from salespipe.dashboard.context import PageContext, current_context
 from salespipe.dashboard.exports import PDF_MIME, file_stem
 from salespipe.dashboard.filters import COMPARISONS, Period
@@ -270,7 +272,7 @@ def render(ctx: PageContext) -> None:
         empty_warehouse()
         return
     lines: list[KpiLine] = []
-    with guarded("Prefetch"):
+    with contextlib.suppress(DashboardError):  # each section reports its own failure
         prefetch(ctx)
     with guarded("KPIs"):
         kpis = ctx.source.kpis(ctx.filters, ctx.period, ctx.filters.compare)
