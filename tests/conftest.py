@@ -13,10 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from salespipe.cli.app import app
 from salespipe.errors import SalespipeError
+
+# Property tests draw the same examples on every run, so CI is reproducible; explore
+# new examples locally with HYPOTHESIS_PROFILE=explore.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 HEADER = [
     "transaction_id",

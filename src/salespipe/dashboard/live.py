@@ -17,12 +17,19 @@ from salespipe.dashboard.client import ApiClient, DashboardError
 def watch_snapshot(client: ApiClient, shown: str | None, every: float) -> None:
     """Rerun the whole app as soon as the API's snapshot differs from `shown`."""
 
+    # The first call runs inline with the page, which has just read the snapshot.
+    first_call = [True]
+
     @st.fragment(run_every=every)
     def snapshot_watch() -> None:
-        try:
-            latest: str | None = client.snapshot()
-        except DashboardError:
-            latest = None
+        latest: str | None = shown
+        if first_call:
+            first_call.clear()
+        else:
+            try:
+                latest = client.snapshot()
+            except DashboardError:
+                latest = None
         if latest is not None and latest != shown:
             st.rerun(scope="app")
         if latest is None:
