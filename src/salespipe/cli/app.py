@@ -670,7 +670,7 @@ def watch(
         while any(t.is_alive() for t in threads):
             threads[0].join(timeout=0.5)
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C is how a watcher is stopped; the finally block shuts it down cleanly
     finally:
         stop.set()
         if scheduler is not None:

@@ -17,7 +17,7 @@ def database_errors() -> tuple[type[BaseException], ...]:
     try:
         import psycopg
     except ImportError:
-        pass
+        pass  # no PostgreSQL support installed: DuckDB's errors are all there is
     else:
         found.append(psycopg.Error)
     return tuple(found)
