@@ -1159,6 +1159,92 @@ def monitor_runs(
         )
 
 
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Argument(help="Project folder; created with sample data when missing.")
+    ] = Path("demo"),
+    api_port: Annotated[int, typer.Option("--api-port", help="Port of the REST API.")] = 8000,
+    dashboard_port: Annotated[
+        int, typer.Option("--dashboard-port", help="Port of the dashboard.")
+    ] = 8501,
+    days: Annotated[int, typer.Option(help="Days of sample data to generate.")] = 120,
+    rows_per_day: Annotated[
+        int, typer.Option("--rows-per-day", help="Average sample lines per day.")
+    ] = 2500,
+    serve_too: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Serve the API and dashboard after loading."),
+    ] = True,
+) -> None:
+    """Try salespipe: sample data, a run, the KPIs, then the API and dashboard until Ctrl-C."""
+    from salespipe.cli.demo import (
+        DemoOptions,
+        generate_sample,
+        prepare_project,
+        start_api,
+        stop_process,
+    )
+    from salespipe.ingest.run import run_pipeline
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
+
+    options = DemoOptions(directory, days=days, rows_per_day=rows_per_day)
+    config_path = prepare_project(options, say)
+    state.config_path, state._config = str(config_path), None
+    config = state.config()
+    generate_sample(config, options, say)
+    server = _server(config)
+    if server is not None:
+        data = server.run(None)
+    else:
+        with file_progress(True) as progress:
+            data = run_pipeline(config, progress=progress).to_dict()
+    _print_run(data)
+    kpi()
+    from salespipe.warehouse import is_postgres, warehouse_path
+
+    say(f"warehouse: {config.warehouse if is_postgres(config) else warehouse_path(config)}")
+    if not serve_too:
+        return
+    from salespipe.dashboard.launch import run_dashboard
+
+    process = None
+    key: str | None
+    if server is not None:
+        api_url, key = server.info.url, server.info.token
+        say(f"API:       {api_url} (already running, PID {server.info.pid})")
+    else:
+        process, api_url = start_api(config_path, api_port)
+        key = None if is_postgres(config) else _local_token(config)
+        say(f"API:       {api_url}   (OpenAPI docs: {api_url}/docs)")
+    try:
+        say("dashboard: starting; Ctrl-C stops the dashboard and the API")
+        code = run_dashboard(
+            config,
+            config_path=config_path,
+            port=dashboard_port,
+            api=api_url,
+            api_key=key,
+            announce=say,
+        )
+    finally:
+        if process is not None:
+            stop_process(process)
+    if code:
+        raise typer.Exit(code)
+
+
+def _local_token(config: Config) -> str | None:
+    """The token of the server owning this DuckDB warehouse (it works with api.keys set)."""
+    from salespipe.api.discovery import discovery_path, read_discovery
+    from salespipe.warehouse import warehouse_path
+
+    info = read_discovery(discovery_path(warehouse_path(config)))
+    return info.token if info is not None else None
+
+
 def main() -> None:
     try:
         app()
