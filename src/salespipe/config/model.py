@@ -57,6 +57,13 @@ class ReadOptions(Strict):
         "auto", description="Compression; 'auto' detects .gz by extension."
     )
     sheet: str | None = Field(None, description="Excel sheet to read; default the first.")
+    explode: str | None = Field(
+        None,
+        description="JSON lines only: a key holding a list (e.g. an order's `items`); each "
+        "element becomes a row with the line's other keys, its own keys as `items.sku`, "
+        "and its 1-based position as `items.#`. A line without a non-empty list there is "
+        "quarantined as malformed.",
+    )
 
     @field_validator("decimal")
     @classmethod
@@ -187,6 +194,15 @@ class Source(Strict):
             if not value:
                 raise ValueError("key needs at least one field")
         return value
+
+    @model_validator(mode="after")
+    def _explode_jsonl(self) -> Source:
+        if self.options.explode and self.format not in (None, "jsonl"):
+            raise ValueError(
+                f"options.explode works on JSON lines only, not format {self.format}; "
+                "remove it or set format: jsonl"
+            )
+        return self
 
 
 class S3Settings(Strict):

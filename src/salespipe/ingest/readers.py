@@ -242,8 +242,50 @@ def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, view: str) -> RawFi
     return RawFile(view=view, columns=names)
 
 
+MAX_JSON_DEPTH = 5
+
+
+def _json_path(parts: list[str]) -> str:
+    return "$" + "".join("." + json.dumps(p) for p in parts)
+
+
+def _json_keys(
+    con: duckdb.DuckDBPyConnection, table: str, col: str, base: list[str]
+) -> list[list[str]]:
+    """Paths of the keys under `base` in every object of `table.col`, nested objects
+    flattened (`store.id`), in order of first appearance; one scan per nesting level."""
+    path = _sql_str(_json_path(base))
+    keys = [
+        str(r[0])
+        for r in con.execute(
+            f"SELECT k FROM (SELECT unnest(json_keys({col}, {path})) AS k, _line FROM {table} "
+            f"WHERE json_type({col}, {path}) = 'OBJECT') GROUP BY k ORDER BY min(_line), k"
+        ).fetchall()
+    ]
+    if not keys:
+        return []
+    nested = [False] * len(keys)
+    if len(base) < MAX_JSON_DEPTH:
+        flags = ", ".join(
+            f"coalesce(bool_or(json_type({col}, {_sql_str(_json_path([*base, k]))}) = 'OBJECT'), false)"
+            for k in keys
+        )
+        row = first_row(con.execute(f"SELECT {flags} FROM {table}"))
+        nested = [bool(v) for v in row] if row else nested
+    out: list[list[str]] = []
+    for key, is_object in zip(keys, nested, strict=True):
+        out.append([*base, key])
+        if is_object:
+            out.extend(_json_keys(con, table, col, [*base, key]))
+    return out
+
+
 def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, opts: ReadOptions, view: str) -> RawFile:
-    """Each line is read as text and parsed in SQL, so a broken line is a reject with its number."""
+    """Each line is read as text and parsed in SQL, so a broken line is a reject with its number.
+
+    Keys of nested objects become columns of their own (`store.id`, beside `store` as
+    JSON text). With `explode`, each element of that list becomes a row.
+    """
     comp = (
         "gzip"
         if opts.compression == "gzip" or (opts.compression == "auto" and path.name.endswith(".gz"))
@@ -255,37 +297,73 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, opts: ReadOptions, vi
         f"{_sql_str(str(path))}, columns={{'j': 'VARCHAR'}}, header=false, auto_detect=false, delim='\\x01', "
         f"quote='', escape='', compression='{comp}', max_line_size=100000000, strict_mode=false)"
     )
-    bad = con.execute(
-        f"SELECT _line, j FROM {lines_view} WHERE j IS NOT NULL AND trim(j) <> '' AND "
-        f"(NOT json_valid(j) OR json_type(j) <> 'OBJECT') ORDER BY _line"
-    ).fetchall()
-    keys = [
-        r[0]
-        for r in con.execute(
-            f"SELECT k FROM (SELECT unnest(json_keys(j)) AS k, _line FROM {lines_view} "
-            f"WHERE json_valid(j) AND json_type(j) = 'OBJECT') GROUP BY k ORDER BY min(_line), k"
+    valid = "j IS NOT NULL AND trim(j) <> '' AND json_valid(j) AND json_type(j) = 'OBJECT'"
+    bad = [
+        RejectedLine(int(n), str(t), "not a JSON object")
+        for n, t in con.execute(
+            f"SELECT _line, j FROM {lines_view} WHERE j IS NOT NULL AND trim(j) <> '' AND "
+            f"(NOT json_valid(j) OR json_type(j) <> 'OBJECT') ORDER BY _line"
         ).fetchall()
     ]
-    if not keys:
+    records, order = lines_view, "_line"
+    explode = opts.explode
+    if explode:
+        at = _sql_str(_json_path([explode]))
+        has_list = f"json_type(j, {at}) = 'ARRAY' AND json_array_length(j, {at}) > 0"
+        bad += [
+            RejectedLine(int(n), str(t), f"no list of items at '{explode}' (missing or empty)")
+            for n, t in con.execute(
+                f"SELECT _line, j FROM {lines_view} WHERE {valid} AND NOT coalesce({has_list}, false)"
+            ).fetchall()
+        ]
+        bad.sort(key=lambda r: r.line)
+        records, order = f"{view}_items", "_line, _pos"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {records} AS SELECT _line, "
+            f"unnest(CAST(json_extract(j, {at}) AS JSON[])) AS _item, "
+            f"generate_subscripts(CAST(json_extract(j, {at}) AS JSON[]), 1) AS _pos, j "
+            f"FROM {lines_view} WHERE {valid} AND {has_list}"
+        )
+    else:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view}_objects AS SELECT * FROM {lines_view} WHERE {valid}"
+        )
+        records = f"{view}_objects"
+    paths = [p for p in _json_keys(con, records, "j", []) if not explode or p[0] != explode]
+    columns = [(".".join(p), f"json_extract_string(j, {_sql_str(_json_path(p))})") for p in paths]
+    if explode:
+        for p in _json_keys(con, records, "_item", []):
+            columns.append(
+                (".".join([explode, *p]), f"json_extract_string(_item, {_sql_str(_json_path(p))})")
+            )
+        scalar = first_row(
+            con.execute(f"SELECT 1 FROM {records} WHERE json_type(_item) <> 'OBJECT' LIMIT 1")
+        )
+        if scalar:
+            columns.append(
+                (
+                    explode,
+                    "CASE WHEN json_type(_item) <> 'OBJECT' THEN json_extract_string(_item, '$') END",
+                )
+            )
+        columns.append((f"{explode}.#", "CAST(_pos AS VARCHAR)"))
+    if not columns:
         raise ReadError(
             "no JSON objects found", file=str(path), hint="each line must be one JSON object"
         )
-    names = _unique_names([str(k) for k in keys])
-    select = ", ".join(
-        f'json_extract_string(j, {_sql_str("$." + json.dumps(k))}) AS "{n}"'
-        for k, n in zip(keys, names, strict=True)
-    )
+    names = _unique_names([name for name, _ in columns])
+    select = ", ".join(f'{sql} AS "{n}"' for (_, sql), n in zip(columns, names, strict=True))
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT row_number() OVER (ORDER BY _line) AS _row, _line, {select} "
-        f"FROM {lines_view} WHERE j IS NOT NULL AND trim(j) <> '' AND json_valid(j) AND json_type(j) = 'OBJECT'"
+        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT row_number() OVER (ORDER BY {order}) AS _row, "
+        f"_line, {select} FROM {records}"
     )
     raw = RawFile(view=view, columns=names)
-    raw.rejects = [RejectedLine(int(n), str(t), "not a JSON object") for n, t in bad]
+    raw.rejects = bad
     # Blank lines are neither rows nor rejects; map rows to physical lines exactly.
     blank = first_row(
         con.execute(f"SELECT 1 FROM {lines_view} WHERE j IS NULL OR trim(j) = '' LIMIT 1")
     )
-    if bad or blank:
+    if bad or blank or explode:
         raw.line_map = [
             int(r[0]) for r in con.execute(f"SELECT _line FROM {view} ORDER BY _row").fetchall()
         ]
@@ -362,6 +440,12 @@ def open_raw(
         return read_csv(con, path, fmt, opts, view)
     if fmt == "parquet":
         return read_parquet(con, path, view)
+    if opts.explode and fmt != "jsonl":
+        raise ReadError(
+            f"options.explode works on JSON lines only, and this file is read as {fmt}",
+            file=str(path),
+            hint="set format: jsonl on the source, or remove options.explode",
+        )
     if fmt == "jsonl":
         return read_jsonl(con, path, opts, view)
     return read_xlsx(con, path, opts, view)
