@@ -266,12 +266,15 @@ def _json_keys(
         return []
     nested = [False] * len(keys)
     if len(base) < MAX_JSON_DEPTH:
-        flags = ", ".join(
-            f"coalesce(bool_or(json_type({col}, {_sql_str(_json_path([*base, k]))}) = 'OBJECT'), false)"
-            for k in keys
-        )
-        row = first_row(con.execute(f"SELECT {flags} FROM {table}"))
-        nested = [bool(v) for v in row] if row else nested
+        # One parse per row for all keys, and only rows with a nested brace at all.
+        paths = "[" + ", ".join(_sql_str(_json_path([*base, k])) for k in keys) + "]"
+        found = con.execute(
+            f"SELECT DISTINCT i FROM (SELECT unnest(t) AS ty, unnest(range(1, {len(keys) + 1})) AS i "
+            f"FROM (SELECT json_type({col}, {paths}) AS t FROM {table} "
+            f"WHERE contains(substr({col}, 2), '{{'))) WHERE ty = 'OBJECT'"
+        ).fetchall()
+        for (i,) in found:
+            nested[int(i) - 1] = True
     out: list[list[str]] = []
     for key, is_object in zip(keys, nested, strict=True):
         out.append([*base, key])
