@@ -92,6 +92,34 @@ def bare_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 
 @pytest.fixture(scope="module")
+def dated_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """Daily totals per shop and item: dates alone, no time of day."""
+    project = Project(tmp_path_factory.mktemp("dash-dated"))
+    project.write_config(
+        """\
+        warehouse: duckdb:///warehouse.duckdb
+        timezone: Europe/Moscow
+        sources:
+          - name: shops
+            landing: landing/pos
+            pattern: "*.csv"
+            formats: {sold_at: "%d.%m.%Y"}
+            key: [sold_at, store_id, product_id]
+        """
+    )
+    header = ["sold_at", "store_id", "product_id", "quantity", "unit_price"]
+    rows = [
+        line("", 1, sold_at=f"{d:02d}.03.2025", store=s, product="P1", quantity="2")
+        for d in range(1, 15)
+        for s in ("M1", "M2")
+    ]
+    project.write_csv("totals.csv", rows, header=header)
+    assert project.cli("run", "--json").code == 0
+    with serve(project.config) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def empty_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     project = Project(tmp_path_factory.mktemp("dash-empty"))
     project.landing.mkdir(parents=True)
@@ -244,6 +272,67 @@ def test_a_source_without_customers_salespeople_categories_or_costs(bare_shop: A
             assert any("salesperson_id" in t for t in texts(at.info))
 
 
+def api_rows(server: ApiServer, mart: str, **params: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    while True:
+        page = server.get(f"/api/v1/marts/{mart}", limit=10_000, offset=len(rows), **params)
+        assert page.status_code == 200, page.text
+        rows += page.json()["rows"]
+        if len(rows) >= page.json()["total"]:
+            return rows
+
+
+def test_trends_shows_seasonality_by_hour_from_the_hourly_mart(shop: ApiServer) -> None:
+    at = open_app(shop.url, "trends.py", period="all")
+    assert {"By hour", "By weekday and hour"} <= set(texts(at.subheader))
+    tables = view_tables(at)
+    by_hour, matrix = tables["By hour"], tables["By weekday and hour"]
+    # The API's rows, summed here per hour and per (weekday, hour), give the same numbers.
+    rows = api_rows(shop, "sales_hourly")
+    assert rows and all(r["hour"] is not None for r in rows)
+    net: dict[int, Decimal] = {h: Decimal(0) for h in range(24)}
+    days = {r["sale_date"] for r in rows}
+    cell: dict[tuple[int, int], Decimal] = {}
+    for r in rows:
+        net[r["hour"]] += Decimal(str(r["net_sales"]))
+        key = (date.fromisoformat(r["sale_date"]).weekday(), r["hour"])
+        cell[key] = cell.get(key, Decimal(0)) + Decimal(str(r["net_sales"]))
+    assert list(by_hour["hour"]) == list(range(24))
+    assert {int(h): v for h, v in zip(by_hour["hour"], by_hour["net_sales"], strict=True)} == net
+    assert set(by_hour["days"]) == {len(days)}
+    for h, avg in zip(by_hour["hour"], by_hour["average_net_sales"], strict=True):
+        assert avg == (net[int(h)] / len(days)).quantize(Decimal("0.01"))
+    # all lines carry a time: the hours add up to the period's net sales
+    kpis = api_kpis(shop, **{"from": min(days), "to": max(days)})
+    assert sum(net.values()) == Decimal(str(kpis["net_sales"]))
+    monday_days = len({d for d in days if date.fromisoformat(d).weekday() == 0})
+    row = matrix.set_index("weekday").loc["Monday"]
+    busiest = max((h for w, h in cell if w == 0), key=lambda h: cell[(0, h)])
+    assert row[f"{busiest:02d}"] == (cell[(0, busiest)] / monday_days).quantize(Decimal("0.01"))
+    assert any("store's own clock" in t for t in texts(at.caption))
+    # volume: units per hour
+    at.segmented_control(key="trend_measure").set_value("volume").run()
+    assert not at.exception
+    assert "average_net_units" in view_tables(at)["By hour"].columns
+    # a store filter reaches the mart; a category filter is noted as not applied
+    store = rows[0]["store_id"]
+    at = open_app(shop.url, "trends.py", period="all", store=store)
+    store_net = sum(
+        (Decimal(str(r["net_sales"])) for r in rows if r["store_id"] == store), Decimal(0)
+    )
+    assert sum(view_tables(at)["By hour"]["net_sales"]) == store_net
+    at = open_app(shop.url, "trends.py", period="all", category="Grocery")
+    assert any("`sales_hourly` has no such dimension" in t for t in texts(at.caption))
+
+
+def test_trends_without_times_of_day_explains_the_hours(dated_shop: ApiServer) -> None:
+    at = open_app(dated_shop.url, "trends.py", period="all")
+    assert not at.error, texts(at.error)
+    assert any("needs the time of each sale" in t for t in texts(at.info))
+    assert "By weekday" in view_tables(at)  # the weekdays still show
+    assert "By hour" not in view_tables(at)
+
+
 def test_an_empty_warehouse_explains_what_to_do(empty_shop: ApiServer) -> None:
     for page, at in visit_every_page(empty_shop.url):
         assert texts(at.title)[0] == PAGES[page]
@@ -328,6 +417,30 @@ def test_weekday_profile_and_segments() -> None:
     assert frames.rfm_segment(5, 5) == "Champions"
     assert frames.rfm_segment(1, 1) == "Hibernating"
     assert frames.rfm_segment(1, 5) == "Cannot lose them"
+
+
+def test_hour_profile_and_weekday_hour_matrix() -> None:
+    d = Decimal
+    hourly = pd.DataFrame(
+        {
+            "sale_date": [date(2025, 3, 3), date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 4)],
+            "hour": pd.array([9, 17, 9, None], dtype="Int64"),
+            "net_sales": [d("10.00"), d("5.00"), d("20.00"), d("65.00")],
+            "net_units": [d(1), d(1), d(3), d(7)],
+        }
+    )
+    profile = frames.hour_profile(hourly).set_index("hour")
+    assert list(profile.index) == list(range(24))
+    assert profile.loc[9, "net_sales"] == d("30.00") and profile.loc[3, "net_sales"] == 0
+    assert profile.loc[9, "days"] == 2  # 3 and 10 March have times; 4 March has none
+    assert profile.loc[9, "average_net_sales"] == d("15.00")
+    assert profile.loc[17, "share_pct"] == d("14.29")  # 5 of the 35.00 with an hour
+    assert frames.undated_net_sales(hourly) == (d("65.00"), d("100.00"))
+    matrix = frames.weekday_hour_matrix(hourly, "net_sales")
+    assert matrix.loc["Monday", "09"] == d("15.00") and matrix.loc["Monday", "00"] == 0
+    assert matrix.loc["Tuesday", "09"] is None  # no day with a time of day
+    only_dates = hourly[hourly["hour"].isna()]
+    assert frames.hour_profile(only_dates).empty
 
 
 def test_stage_timings_use_the_apis_stages_when_sent() -> None:

@@ -236,6 +236,37 @@ def test_every_page_renders_exports_its_view_and_is_captured(
         page.set_viewport_size({"width": 1440, "height": 1000})
 
 
+def test_trends_shows_hours_and_exports_them(dashboard: Dashboard, page: Any) -> None:
+    from openpyxl import load_workbook
+
+    open_page(page, f"{dashboard.url}/trends?period=all", "Trends")
+    main = page.get_by_test_id("stMain")
+    for heading in ("By hour", "By weekday and hour"):
+        main.get_by_role("heading", name=heading, exact=True).wait_for(timeout=WAIT_MS)
+    # the weekday x hour heatmap is drawn: 7 weekdays by 24 hours
+    heatmap = main.locator(".js-plotly-plot").filter(has=page.locator(".heatmaplayer"))
+    heatmap.first.wait_for(timeout=WAIT_MS)
+    ticks = {t.text_content() for t in heatmap.first.locator(".ytick text").all()}
+    assert ticks == {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
+    assert len(heatmap.first.locator(".xtick text").all()) >= 12
+    # the hour tables: in the view's workbook, and each as CSV from its expander
+    button = page.get_by_test_id("stSidebar").get_by_test_id("stDownloadButton")
+    book = load_workbook(io.BytesIO(download(page, button)))
+    assert {"By hour", "By weekday and hour"} <= set(book.sheetnames)
+    rows = list(book["By hour"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("hour", "days", "net_sales") and len(rows) == 25
+    hours = httpx.get(dashboard.api + "/api/v1/marts/sales_hourly", params={"limit": 10_000})
+    total = sum(Decimal(str(r["net_sales"])) for r in hours.json()["rows"])
+    assert hours.json()["total"] <= 10_000
+    assert sum(Decimal(str(r[2])) for r in rows[1:]) == total
+    expander = main.get_by_test_id("stExpander").filter(has_text="Data").last
+    expander.locator("summary").click()
+    settle(page)
+    csv_button = main.get_by_test_id("stDownloadButton").filter(has_text="CSV").last
+    header = download(page, csv_button).decode("utf-8").splitlines()[0]
+    assert header.startswith("weekday,00,01")
+
+
 def test_cards_equal_the_api_as_filters_change(dashboard: Dashboard, page: Any) -> None:
     open_page(page, dashboard.url, "Overview")
     start, end = caption_period(page)

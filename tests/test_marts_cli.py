@@ -32,7 +32,7 @@ def loaded(project: Project) -> Project:
 
 def test_list_shows_state_and_skipped_marts(loaded: Project) -> None:
     marts = {m["name"]: m for m in loaded.cli("marts", "list", "--json").json()}
-    assert len(marts) == 16
+    assert len(marts) == 17
     assert marts["sales_daily"]["status"] == "built" and marts["sales_daily"]["rows"] == 5
     assert marts["salesperson_monthly"]["status"] == "skipped"
     assert "salesperson_id" in marts["salesperson_monthly"]["note"]

@@ -2,7 +2,8 @@
 
 Loads go through the real pipeline (run_pipeline: load, mart_dirty, refresh, checks),
 with late corrections of earlier lines, returns in later months, a month without
-sales, and dimension attributes (region, category) that change between loads.
+sales, dimension attributes (region, category) that change between loads, and local
+times in two zones, some at midnight (days without a time of day, for sales_hourly).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import csv
 import math
 import shutil
 import tempfile
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -55,9 +57,10 @@ line = st.fixed_dictionaries(
     {
         "transaction_id": st.sampled_from(["T1", "T2", "T3", "T4", "T5", "T6"]),
         "line_no": st.sampled_from(["1", "2"]),
-        "sold_at": st.tuples(st.sampled_from(DAYS), st.sampled_from(["09:00:00", "18:30:00"])).map(
-            " ".join
-        ),
+        # 00:00:00: a day whose lines all sit at midnight has no time of day (sales_hourly)
+        "sold_at": st.tuples(
+            st.sampled_from(DAYS), st.sampled_from(["09:00:00", "18:30:00", "00:00:00"])
+        ).map(" ".join),
         "store_id": st.sampled_from(["S1", "S2"]),
         "region": st.sampled_from(["West", "East"]),
         "product_id": st.sampled_from(["P1", "P2", "P3", "P4"]),
@@ -73,6 +76,12 @@ line = st.fixed_dictionaries(
     }
 )
 # runs, each of one or more files, each of some lines
+# Local times in two zones, one of them half an hour off UTC (local midnight is 18:30 UTC).
+ZONED_CONFIG = BASIC_CONFIG.replace(
+    "    pattern:",
+    "    timezone: Europe/Paris\n    store_timezones: {S2: Asia/Kolkata}\n    pattern:",
+)
+assert ZONED_CONFIG != BASIC_CONFIG
 runs = st.lists(
     st.lists(st.lists(line, min_size=1, max_size=8), min_size=1, max_size=2), min_size=1, max_size=3
 )
@@ -126,7 +135,7 @@ class Scratch:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="sp-marts-"))
         (self.root / "landing" / "pos").mkdir(parents=True)
-        (self.root / "salespipe.yaml").write_text(BASIC_CONFIG, encoding="utf-8")
+        (self.root / "salespipe.yaml").write_text(ZONED_CONFIG, encoding="utf-8")
         self.config = load_config(str(self.root / "salespipe.yaml"))
         self.wh: DuckDBWarehouse = open_duckdb(self.root / "warehouse.duckdb")
         self.files = 0
@@ -297,6 +306,48 @@ def test_an_attribute_changed_by_a_duplicate_line_reaches_the_marts() -> None:
             "SELECT DISTINCT category FROM top_products WHERE product_id = 'P1'"
         ).fetchall()
         assert rows == [("Food",)]
+        incremental = snapshot(con)
+        refresh_marts(con, full=True)
+        assert all(same_rows(incremental[n], rows) for n, rows in snapshot(con).items())
+    finally:
+        scratch.close()
+
+
+def test_a_day_of_midnights_gets_its_hours_when_a_timed_line_arrives() -> None:
+    # The 3rd's only line sits at midnight (a date alone: hour null; S2 is in Kolkata, so
+    # that is 18:30 UTC). A later file brings a sale at 09:00 that day: the day has times,
+    # and the midnight line is a real hour 0 (the day is dirty, so the incremental refresh
+    # reclassifies it).
+    scratch = Scratch()
+    try:
+        base = {
+            "transaction_id": "T1",
+            "line_no": "1",
+            "sold_at": "2025-01-03 00:00:00",
+            "store_id": "S2",
+            "region": "West",
+            "product_id": "P1",
+            "category": "Food",
+            "subcategory": "",
+            "quantity": "1",
+            "unit_price": "2.50",
+            "discount": "0",
+            "unit_cost": "0.40",
+            "customer_id": "C1",
+            "customer_name": "Ann",
+            "salesperson_id": "E1",
+        }
+        con = scratch.wh.con
+        hours = "SELECT sale_date, hour, lines FROM sales_hourly ORDER BY 1, 2 NULLS FIRST"
+        jan = {d: date(2025, 1, d) for d in (3, 4)}
+        scratch.load([[base, dict(base, transaction_id="T0", sold_at="2025-01-04 10:00:00")]])
+        assert con.execute(hours).fetchall() == [(jan[3], None, 1), (jan[4], 10, 1)]
+        scratch.load([[dict(base, transaction_id="T2", sold_at="2025-01-03 09:00:00")]])
+        report = con.execute(
+            "SELECT mode FROM mart_refresh_log WHERE name = 'sales_hourly' ORDER BY refreshed_at"
+        ).fetchall()
+        assert report[-1] == ("incremental",)
+        assert con.execute(hours).fetchall() == [(jan[3], 0, 1), (jan[3], 9, 1), (jan[4], 10, 1)]
         incremental = snapshot(con)
         refresh_marts(con, full=True)
         assert all(same_rows(incremental[n], rows) for n, rows in snapshot(con).items())

@@ -48,13 +48,14 @@ def sale(
     cost: str | None = "2.50",
     customer: str | None = None,
     salesperson: str | None = None,
+    at: str = "12:00:00",
 ) -> dict[str, Any]:
     city, region = STORES[store]
     category, subcategory = PRODUCTS[product]
     return {
         "transaction_id": tid,
         "line_no": str(no),
-        "sold_at": f"{day} 12:00:00",
+        "sold_at": f"{day} {at}",
         "store_id": store,
         "store_name": f"Store {store}",
         "city": city,
@@ -76,7 +77,18 @@ def sale(
 ROWS: list[dict[str, Any]] = [
     # January, store S1: E1 and E2 tie exactly for rank 1 (20.50 each), E3 is second.
     sale("T1", 1, "2025-01-05", "S1", "P1", "2", "10.25", customer="C1", salesperson="E1"),
-    sale("T2", 1, "2025-01-05", "S1", "P2", "1", "20.50", customer="C2", salesperson="E2"),
+    sale(
+        "T2",
+        1,
+        "2025-01-05",
+        "S1",
+        "P2",
+        "1",
+        "20.50",
+        customer="C2",
+        salesperson="E2",
+        at="09:15:00",
+    ),
     sale("T3", 1, "2025-01-06", "S1", "P3", "1", "5.00", customer="C3", salesperson="E3"),
     sale(
         "T3",
@@ -95,9 +107,21 @@ ROWS: list[dict[str, Any]] = [
         "T4", 1, "2025-01-10", "S2", "P4", "1", "99.99", cost=None, customer="C4", salesperson="E4"
     ),
     sale("T5", 1, "2025-01-20", "S2", "P1", "5", "10.25", salesperson="E4"),
-    sale("T6", 1, "2025-01-31", "S3", "P6", "1", "7.77", customer="C5"),
+    # The day's only line sits at midnight: no time of day (hour null in sales_hourly).
+    sale("T6", 1, "2025-01-31", "S3", "P6", "1", "7.77", customer="C5", at="00:00:00"),
     # February: the return of one P1 sold in January (counts in February), new sales.
-    sale("R1", 1, "2025-02-02", "S1", "P1", "-1", "10.25", customer="C1", salesperson="E1"),
+    sale(
+        "R1",
+        1,
+        "2025-02-02",
+        "S1",
+        "P1",
+        "-1",
+        "10.25",
+        customer="C1",
+        salesperson="E1",
+        at="23:59:59",
+    ),
     sale("T7", 1, "2025-02-03", "S1", "P2", "2", "20.50", customer="C2", salesperson="E2"),
     sale(
         "T8",
@@ -115,7 +139,19 @@ ROWS: list[dict[str, Any]] = [
     # A customer whose only line is a return: no purchase, not scored.
     sale("R2", 1, "2025-02-20", "S2", "P4", "-1", "99.99", customer="C9", salesperson="E4"),
     # March: nothing at all. April: C3 and C4 tie on every RFM value.
-    sale("T10", 1, "2025-04-01", "S1", "P1", "1", "10.25", customer="C3", salesperson="E1"),
+    # A sale at midnight on a day with other times: a real hour 0.
+    sale(
+        "T10",
+        1,
+        "2025-04-01",
+        "S1",
+        "P1",
+        "1",
+        "10.25",
+        customer="C3",
+        salesperson="E1",
+        at="00:00:00",
+    ),
     sale("T11", 1, "2025-04-01", "S1", "P1", "1", "10.25", customer="C4", salesperson="E2"),
     sale("T12", 1, "2025-04-02", "S3", "P6", "2", "7.77", customer="C7"),
     sale(
@@ -144,7 +180,8 @@ def d(text: str | None) -> Decimal | None:
 class Line:
     def __init__(self, raw: dict[str, Any]) -> None:
         self.tid: str = raw["transaction_id"]
-        self.day: date = datetime.strptime(raw["sold_at"], "%Y-%m-%d %H:%M:%S").date()
+        self.at = datetime.strptime(raw["sold_at"], "%Y-%m-%d %H:%M:%S")
+        self.day: date = self.at.date()
         self.month: date = self.day.replace(day=1)
         self.store: str = raw["store_id"]
         self.product: str = raw["product_id"]
@@ -505,6 +542,19 @@ def exp_returns_summary() -> dict[tuple[Any, ...], dict[str, Any]]:
     return out
 
 
+def exp_sales_hourly() -> dict[tuple[Any, ...], dict[str, Any]]:
+    # One source in UTC: a day has a time of day unless every line sits at midnight.
+    timed = {ln.day for ln in LINES if ln.at.time() != datetime.min.time()}
+    out = {}
+    for (day, store, hour), lines in group(
+        LINES, lambda ln: (ln.day, ln.store, ln.at.hour if ln.day in timed else None)
+    ).items():
+        row = measures(lines)
+        row["day_of_week"] = day.isoweekday()
+        out[(day, store, hour)] = row
+    return out
+
+
 EXPECTED: dict[str, Callable[[], dict[tuple[Any, ...], dict[str, Any]]]] = {
     name.removeprefix("exp_"): fn for name, fn in globals().items() if name.startswith("exp_")
 }
@@ -623,6 +673,23 @@ def test_rfm_ties_are_broken_by_customer_id(warehouse: Path) -> None:
     assert ("C9",) not in rows  # only a return: no purchase
     assert {r["as_of_date"] for r in rows.values()} == {date(2025, 4, 9)}
     assert rows[("C2",)]["recency_days"] == 1  # bought on the last day
+
+
+def test_a_day_of_midnights_has_no_hour_but_a_midnight_sale_among_others_does(
+    warehouse: Path,
+) -> None:
+    hourly = table(warehouse, "sales_hourly")
+    # 31 January: one line, at midnight: a date alone, not an invented hour 0.
+    assert [k[2] for k in hourly if k[:2] == (date(2025, 1, 31), "S3")] == [None]
+    # 1 April: a sale at 00:00 beside one at 12:00 is a real hour 0.
+    april = {k[2]: v for k, v in hourly.items() if k[:2] == (date(2025, 4, 1), "S1")}
+    assert sorted(april) == [0, 12] and april[0]["net_sales"] == Decimal("10.25")
+    # the hours of a day add up to it
+    daily = table(warehouse, "sales_daily")
+    for (day, store), row in daily.items():
+        hours = [v for k, v in hourly.items() if k[:2] == (day, store)]
+        assert sum(h["net_sales"] for h in hours) == row["net_sales"]
+        assert sum(h["lines"] for h in hours) == row["lines"]
 
 
 def test_cost_is_null_when_a_line_lacks_unit_cost(warehouse: Path) -> None:

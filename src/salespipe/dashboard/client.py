@@ -22,6 +22,7 @@ from salespipe.errors import SalespipeError
 API_KEY_HEADER = "X-API-Key"
 SNAPSHOT_HEADER = "X-Salespipe-Snapshot"
 PAGE_ROWS = 10_000  # the API's largest page
+MAX_ROWS = 200_000  # the most rows of one mart the dashboard reads for a chart
 
 
 class DashboardError(SalespipeError):
@@ -115,7 +116,7 @@ class ApiClient:
         data: dict[str, Any] = self.get_json(f"/api/v1/marts/{urllib.parse.quote(name)}", params)
         return data
 
-    def mart_rows(self, name: str, params: dict[str, Any], max_rows: int = 200_000) -> MartRows:
+    def mart_rows(self, name: str, params: dict[str, Any], max_rows: int = MAX_ROWS) -> MartRows:
         """Every row of a mart for the filters (page by page, as Parquet), up to max_rows."""
         import pyarrow.parquet as pq
 

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+HOURS = tuple(range(24))
 SALES_SUMS = ("net_sales", "gross_sales", "returns_value", "orders", "units_sold", "net_units")
 HUNDRED = Decimal(100)
 
@@ -119,6 +120,79 @@ def weekday_profile(daily: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=["weekday", "days", "average_net_sales", "average_net_units"])
+
+
+def _timed(hourly: pd.DataFrame) -> pd.DataFrame:
+    """sales_hourly rows with an hour (rows without one come from dates alone)."""
+    return hourly[hourly["hour"].notna()] if not hourly.empty else hourly
+
+
+def _hour_sums(rows: pd.DataFrame, column: str) -> dict[int, Any]:
+    if rows.empty:
+        return {}
+    return {int(h): _sum(part[column]) for h, part in rows.groupby("hour", sort=False)}
+
+
+def undated_net_sales(hourly: pd.DataFrame) -> tuple[Decimal, Decimal]:
+    """Net sales without an hour (sources of dates alone) and all net sales of the rows."""
+    if hourly.empty:
+        return Decimal(0), Decimal(0)
+    untimed = hourly[hourly["hour"].isna()]
+    return _sum(untimed["net_sales"]) or Decimal(0), _sum(hourly["net_sales"]) or Decimal(0)
+
+
+def hour_profile(hourly: pd.DataFrame) -> pd.DataFrame:
+    """Net sales and units per hour of the day (0..23, none missing), summed over the rows
+    with an hour: totals, share of net sales, and averages per day with a time of day."""
+    cols = [
+        "hour",
+        "days",
+        "net_sales",
+        "net_units",
+        "share_pct",
+        "average_net_sales",
+        "average_net_units",
+    ]
+    timed = _timed(hourly)
+    if timed.empty:
+        return pd.DataFrame(columns=cols)
+    days = int(timed["sale_date"].nunique())
+    net = _hour_sums(timed, "net_sales")
+    units = _hour_sums(timed, "net_units")
+    grand = _sum(timed["net_sales"]) or Decimal(0)
+    rows = []
+    for hour in HOURS:
+        n, u = net.get(hour, Decimal("0.00")), units.get(hour, Decimal(0))
+        rows.append(
+            {
+                "hour": hour,
+                "days": days,
+                "net_sales": n,
+                "net_units": u,
+                "share_pct": ratio(n, grand, HUNDRED),
+                "average_net_sales": ratio(n, days),
+                "average_net_units": ratio(u, days),
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def weekday_hour_matrix(hourly: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Average of `column` per day, by weekday (rows, Monday first) and hour (columns
+    "00".."23"); None for a weekday without a day with a time of day."""
+    timed = _timed(hourly)
+    labels = [f"{h:02d}" for h in HOURS]
+    out = pd.DataFrame(index=pd.Index(WEEKDAYS, name="weekday"), columns=labels, dtype=object)
+    if timed.empty:
+        return out
+    weekdays = pd.to_datetime(timed["sale_date"]).dt.day_of_week
+    for i, name in enumerate(WEEKDAYS):
+        part = timed[weekdays == i]
+        days = int(part["sale_date"].nunique())
+        sums = _hour_sums(part, column)
+        for hour, label in zip(HOURS, labels, strict=True):
+            out.loc[name, label] = ratio(sums.get(hour, 0), days) if days else None
+    return out
 
 
 def product_totals(top_products: pd.DataFrame) -> pd.DataFrame:

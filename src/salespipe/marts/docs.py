@@ -39,7 +39,8 @@ Rules shared by every mart:
 - Every mart is tested after each refresh: its grain is unique, columns marked
   *not null* are, values stay in their declared range, keys exist in their dimension;
   `sales_daily`, `sales_monthly`, `sales_by_store` and `sales_by_category` reconcile
-  with the fact table to the cent, and `customer_rfm` monetary with customer revenue.
+  with the fact table to the cent, `customer_rfm` monetary with customer revenue, and
+  the hours of `sales_hourly` add up to `sales_daily` for every day and store.
 
 Refresh modes: *incremental by day or month* recomputes only the partitions the loads
 touched (`mart_dirty`); *by member* only the customers touched; *whole* marts are
@@ -80,6 +81,8 @@ def render_mart(mart: Mart) -> str:
     lines.append(f"- **Refresh**: {mart.refresh.describe()}")
     if mart.upstream:
         lines.append(f"- **Reads**: {', '.join(f'`{u}`' for u in mart.upstream)}")
+    if mart.reconciles:
+        lines.append(f"- **Reconciles**: {mart.reconciles.describe()}")
     lines.append("")
     for note in mart.notes:
         lines += [note, ""]

@@ -162,6 +162,24 @@ Refresh = ByDate | ByMonth | ByMember | Whole
 
 
 @dataclass(frozen=True)
+class Reconciles:
+    """The mart's sums per `on` equal another mart's values at that grain, exactly.
+
+    A cheap check (two marts, no pass over the fact) for a mart that splits another's
+    rows finer: the hours of a day add up to the day.
+    """
+
+    mart: str
+    on: tuple[str, ...]
+    measures: tuple[str, ...]
+
+    def describe(self) -> str:
+        sums = ", ".join(f"`{m}`" for m in self.measures)
+        keys = ", ".join(f"`{k}`" for k in self.on)
+        return f"sums of {sums} per {keys} equal `{self.mart}`"
+
+
+@dataclass(frozen=True)
 class Mart:
     """A mart: grain, columns, needed canonical fields and SQL steps ending in `final`."""
 
@@ -174,6 +192,7 @@ class Mart:
     requires: tuple[str, ...] = ()  # canonical fields beyond the always-present ones
     notes: tuple[str, ...] = ()  # rules worth stating in the docs (boundaries, ties)
     public: bool = True  # intermediate models are internal building blocks
+    reconciles: Reconciles | None = None  # a data test against a coarser mart
     sources: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -4,10 +4,14 @@ volume, and seasonality by weekday and by hour."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from salespipe.dashboard import charts, frames
+from salespipe.dashboard.client import MAX_ROWS
 from salespipe.dashboard.context import PageContext, current_context
+from salespipe.dashboard.filters import MartParams
 from salespipe.dashboard.ui import (
     chart,
     data_tables,
@@ -18,7 +22,8 @@ from salespipe.dashboard.ui import (
 )
 
 MEASURES = {"revenue": "Revenue (net sales)", "volume": "Volume (net units)"}
-HOURLY_MARTS = ("sales_hourly", "sales_by_hour")  # served by the API once a mart has hours
+HOURLY = "sales_hourly"
+HOURLY_COLUMNS = ("sale_date", "hour", "net_sales", "net_units")
 
 
 def daily(ctx: PageContext, measure: str) -> None:
@@ -107,26 +112,68 @@ def weekdays(ctx: PageContext, measure: str) -> None:
     data_tables(ctx, [("By weekday", profile, "sales_daily")])
 
 
-def hours(ctx: PageContext, measure: str) -> None:
-    st.subheader("By hour")
-    mart = next((m for m in HOURLY_MARTS if m in ctx.source.catalog()), None)
-    if mart is None:
+def hourly_rows(ctx: PageContext) -> tuple[pd.DataFrame, MartParams] | None:
+    """The rows of sales_hourly for the filters, or None after saying why there are none."""
+    source = ctx.source
+    if source.mart_entry(HOURLY).get("status") == "skipped":
         st.info(
-            "Hourly seasonality needs a mart with the hour of sale, which this API does not "
-            "serve yet (the marts aggregate by business day).",
+            "Seasonality by hour needs the time of each sale, and every loaded sale has a date "
+            "alone (daily totals, say). Map `sold_at` to the date and time of sale in the "
+            "source's contract to see it.",
+            icon=":material/schedule:",
+        )
+        return None
+    params = source.params_for(HOURLY, ctx.filters, ctx.period)
+    total = source.mart_total(HOURLY, params.params)
+    if total > MAX_ROWS:
+        st.info(
+            f"{total:,} store-hours for {ctx.filter_summary()}: more than the {MAX_ROWS:,} the "
+            "dashboard reads for a chart. Shorten the period or choose a region or a store.",
+            icon=":material/filter_alt:",
+        )
+        return None
+    return source.mart(HOURLY, params.params, columns=HOURLY_COLUMNS), params
+
+
+def hours(ctx: PageContext, measure: str, below: DeltaGenerator) -> None:
+    """Average per day by hour here; the weekday x hour heatmap in `below` (full width)."""
+    st.subheader("By hour")
+    found = hourly_rows(ctx)
+    if found is None:
+        return
+    rows, params = found
+    mart_note(ctx, params, HOURLY)
+    if rows.empty:
+        no_sales(ctx)
+        return
+    undated, total = frames.undated_net_sales(rows)
+    profile = frames.hour_profile(rows)
+    if profile.empty:
+        st.info(
+            f"No time of day for {ctx.filter_summary()}: these sales come from sources that "
+            "send dates alone (daily totals), so they cannot be split by hour.",
             icon=":material/schedule:",
         )
         return
-    params = ctx.source.params_for(mart, ctx.filters, ctx.period)
-    rows = ctx.source.mart(mart, params.params)
-    mart_note(ctx, params, mart)
-    if rows.empty or "hour" not in rows.columns:
-        no_sales(ctx)
-        return
-    column = "net_sales" if measure == "revenue" else "net_units"
-    by_hour = frames.totals(rows, ["hour"], (column,))
-    chart(charts.bars(by_hour, "hour", column, column.replace("_", " ")))
-    data_tables(ctx, [("By hour", by_hour, mart)])
+    column = "average_net_sales" if measure == "revenue" else "average_net_units"
+    label = f"average {column.split('_', 2)[2]} per day"
+    chart(charts.bars(profile, "hour", column, label))
+    days = int(profile["days"].iloc[0])
+    note = (
+        f"Hours of the store's own clock (the zone that decides its business day); "
+        f"averages over the {days} day(s) with sales times."
+    )
+    if undated:
+        share = frames.ratio(undated, total, frames.HUNDRED) if total else None
+        part = f"{share}% of net sales" if share is not None else "Some sales"
+        note += f" {part} in this view come from sources of dates alone and have no hour."
+    st.caption(note)
+    data_tables(ctx, [("By hour", profile, HOURLY)])
+    with below:
+        st.subheader("By weekday and hour")
+        matrix = frames.weekday_hour_matrix(rows, column.removeprefix("average_"))
+        chart(charts.heatmap(matrix, x_label="hour", y_label="weekday", value_label=label))
+        data_tables(ctx, [("By weekday and hour", matrix.reset_index(), HOURLY)])
 
 
 def render(ctx: PageContext) -> None:
@@ -155,10 +202,11 @@ def render(ctx: PageContext) -> None:
         else:
             daily(ctx, measure)
     left, right = st.columns(2)
+    below = st.container()
     with left, guarded("Weekday seasonality"):
         weekdays(ctx, measure)
     with right, guarded("Hourly seasonality"):
-        hours(ctx, measure)
+        hours(ctx, measure, below)
 
 
 if __name__ == "__main__":

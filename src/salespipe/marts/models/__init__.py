@@ -18,6 +18,7 @@ from salespipe.marts.models import (
     sales_by_category,
     sales_by_store,
     sales_daily,
+    sales_hourly,
     sales_monthly,
     salesperson_monthly,
     store_category_matrix,
@@ -25,7 +26,7 @@ from salespipe.marts.models import (
     top_products,
 )
 
-# In DESIGN.md's order, which is also the order of docs/marts.md.
+# In DESIGN.md's order, then additions to it; also the order of docs/marts.md.
 PUBLIC: tuple[Mart, ...] = (
     sales_daily.MART,
     sales_monthly.MART,
@@ -43,6 +44,7 @@ PUBLIC: tuple[Mart, ...] = (
     cohort_retention.MART,
     salesperson_monthly.MART,
     returns_summary.MART,
+    sales_hourly.MART,
 )
 INTERMEDIATE: tuple[Mart, ...] = (
     int_customer_transactions.MART,
