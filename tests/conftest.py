@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,3 +190,47 @@ def line(
     }
     row.update(extra)
     return row
+
+
+# --- both engines ----------------------------------------------------------------------
+# One PostgreSQL server for the whole session; each test (or module) gets a fresh database.
+
+ENGINES = ("duckdb", "postgres")
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server on 127.0.0.1, shared by every test of the session."""
+    from .servers import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+def warehouse_for(engine: str, request: pytest.FixtureRequest) -> str:
+    """The `warehouse:` URL of a new warehouse on `engine` (DuckDB: beside the config)."""
+    if engine == "duckdb":
+        return "duckdb:///warehouse.duckdb"
+    from .servers import create_database
+
+    server: str = request.getfixturevalue("pg_server")
+    return create_database(server, f"spe_{os.getpid()}_{next(_databases)}")
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs once per engine."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def engine_project(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> Project:
+    """`project` on each engine: the same folder and config, the warehouse on `engine`."""
+    p = Project(tmp_path)
+    p.landing.mkdir(parents=True)
+    p.write_config(
+        BASIC_CONFIG.replace("duckdb:///warehouse.duckdb", warehouse_for(engine, request))
+    )
+    return p

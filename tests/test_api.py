@@ -1,7 +1,9 @@
 """The REST API over real HTTP: a `salespipe serve` process on a free loopback port.
 
 Every endpoint, the one error shape (pinned), injection attempts in every parameter,
-the CLI reading through the server, and schemathesis over the published OpenAPI.
+the CLI reading through the server, and schemathesis over the published OpenAPI. The
+tests marked `on_both_engines` run over a DuckDB and a PostgreSQL warehouse holding the
+same files, and `test_duckdb_and_postgres_serve_identical_bodies` compares the two.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import csv
 import io
 import urllib.parse
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,15 +21,71 @@ import duckdb
 import httpx
 import pytest
 
+from salespipe.config import load_config
 from salespipe.marts import MART_NAMES
+from salespipe.warehouse import open_warehouse
 
-from .conftest import cli
+from .conftest import ENGINES, cli, warehouse_for
 from .test_api_support import ApiServer, assert_error, make_project, serve
 
 
+class Shops:
+    """The generated project of this module on each engine, loaded once, read directly
+    for the expected values, then served; each made on first use."""
+
+    def __init__(
+        self,
+        tmp_path_factory: pytest.TempPathFactory,
+        request: pytest.FixtureRequest,
+        stack: ExitStack,
+    ) -> None:
+        self._tmp = tmp_path_factory
+        self._request = request
+        self._stack = stack
+        self._projects: dict[str, Path] = {}
+        self._facts: dict[str, dict[str, Any]] = {}
+        self._servers: dict[str, ApiServer] = {}
+
+    def project(self, engine: str) -> Path:
+        if engine not in self._projects:
+            self._projects[engine] = make_project(
+                self._tmp.mktemp(f"api-{engine}"), warehouse=warehouse_for(engine, self._request)
+            )
+        return self._projects[engine]
+
+    def facts(self, engine: str) -> dict[str, Any]:
+        if engine not in self._facts:
+            assert engine not in self._servers  # DuckDB: read before the server owns it
+            self._facts[engine] = read_facts(self.project(engine))
+        return self._facts[engine]
+
+    def server(self, engine: str) -> ApiServer:
+        if engine not in self._servers:
+            self.facts(engine)
+            self._servers[engine] = self._stack.enter_context(serve(self.project(engine)))
+        return self._servers[engine]
+
+
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_project(tmp_path_factory.mktemp("api"))
+def shops(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Shops]:
+    with ExitStack() as stack:
+        yield Shops(tmp_path_factory, request, stack)
+
+
+@pytest.fixture(scope="module")
+def api_engine(request: pytest.FixtureRequest) -> str:
+    """DuckDB, unless a test is marked `on_both_engines`."""
+    return str(getattr(request, "param", "duckdb"))
+
+
+on_both_engines = pytest.mark.parametrize("api_engine", ENGINES, indirect=True, scope="module")
+
+
+@pytest.fixture
+def project(shops: Shops, api_engine: str) -> Path:
+    return shops.project(api_engine)
 
 
 def cli_kpis(config: Path, *args: str) -> dict[str, Any]:
@@ -36,23 +95,27 @@ def cli_kpis(config: Path, *args: str) -> dict[str, Any]:
     return data
 
 
-@pytest.fixture(scope="module")
-def facts(project: Path) -> dict[str, Any]:
-    """What the warehouse holds, read directly before the server owns it."""
-    con = duckdb.connect(str(project.parent / "warehouse.duckdb"), read_only=True)
-    store, region = con.execute(
-        "SELECT store_id, region FROM dim_store WHERE region IS NOT NULL ORDER BY store_id LIMIT 1"
-    ).fetchall()[0]
-    category = con.execute(
-        "SELECT category FROM dim_product WHERE category IS NOT NULL ORDER BY 1 LIMIT 1"
-    ).fetchall()[0][0]
-    region_stores = {
-        r[0]
-        for r in con.execute("SELECT store_id FROM dim_store WHERE region = ?", [region]).fetchall()
-    }
-    fact_rows = con.execute("SELECT count(*) FROM fact_sales").fetchall()[0][0]
-    first, last = con.execute("SELECT min(sale_date), max(sale_date) FROM fact_sales").fetchall()[0]
-    con.close()
+def read_facts(project: Path) -> dict[str, Any]:
+    """What the warehouse holds, read directly (before a server owns a DuckDB file)."""
+    with open_warehouse(load_config(project), read_only=True) as wh:
+        con = wh.con
+        store, region = con.execute(
+            "SELECT store_id, region FROM dim_store WHERE region IS NOT NULL "
+            "ORDER BY store_id LIMIT 1"
+        ).fetchall()[0]
+        category = con.execute(
+            "SELECT category FROM dim_product WHERE category IS NOT NULL ORDER BY 1 LIMIT 1"
+        ).fetchall()[0][0]
+        region_stores = {
+            r[0]
+            for r in con.execute(
+                "SELECT store_id FROM dim_store WHERE region = ?", [region]
+            ).fetchall()
+        }
+        fact_rows = con.execute("SELECT count(*) FROM fact_sales").fetchall()[0][0]
+        first, last = con.execute(
+            "SELECT min(sale_date), max(sale_date) FROM fact_sales"
+        ).fetchall()[0]
     filters = {
         "all": {},
         "period": {"from": "2025-01-03", "to": "2025-01-04"},
@@ -79,12 +142,17 @@ def facts(project: Path) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def server(project: Path, facts: dict[str, Any]) -> Iterator[ApiServer]:
-    with serve(project) as running:
-        yield running
+@pytest.fixture
+def facts(shops: Shops, api_engine: str) -> dict[str, Any]:
+    return shops.facts(api_engine)
 
 
+@pytest.fixture
+def server(shops: Shops, api_engine: str) -> ApiServer:
+    return shops.server(api_engine)
+
+
+@on_both_engines
 def test_health_and_ready(server: ApiServer) -> None:
     assert server.get("/health").json() == {"status": "ok"}
     ready = server.get("/ready").json()
@@ -92,6 +160,7 @@ def test_health_and_ready(server: ApiServer) -> None:
     assert ready["snapshot"] == server.get("/api/v1/kpis").headers["x-salespipe-snapshot"]
 
 
+@on_both_engines
 @pytest.mark.parametrize("name", ["all", "period", "store", "region", "category"])
 def test_kpis_are_what_kpi_json_prints(server: ApiServer, facts: dict[str, Any], name: str) -> None:
     body = server.get("/api/v1/kpis", **facts["filters"][name]).json()
@@ -100,6 +169,7 @@ def test_kpis_are_what_kpi_json_prints(server: ApiServer, facts: dict[str, Any],
     assert set(comparison) == {"previous", "mtd", "yoy"}
 
 
+@on_both_engines
 def test_kpis_comparisons_are_what_kpi_compare_prints(
     server: ApiServer, facts: dict[str, Any]
 ) -> None:
@@ -120,6 +190,7 @@ def test_kpis_comparisons_are_what_kpi_compare_prints(
     assert_error(server.get("/api/v1/kpis", compare="lastweek"), 400, "InvalidParameter", "compare")
 
 
+@on_both_engines
 def test_snapshot_etag_and_304(server: ApiServer) -> None:
     first = server.get("/api/v1/kpis", store="S01")
     etag = first.headers["etag"]
@@ -129,6 +200,7 @@ def test_snapshot_etag_and_304(server: ApiServer) -> None:
     assert server.get("/api/v1/marts").headers["etag"] == etag  # one snapshot for all
 
 
+@on_both_engines
 def test_marts_catalog(server: ApiServer) -> None:
     marts = {m["name"]: m for m in server.get("/api/v1/marts").json()["marts"]}
     assert list(marts) == list(MART_NAMES)
@@ -148,6 +220,7 @@ def rows_of(server: ApiServer, name: str, **params: Any) -> dict[str, Any]:
     return body
 
 
+@on_both_engines
 def test_mart_filters_order_and_pages(server: ApiServer, facts: dict[str, Any]) -> None:
     everything = rows_of(server, "sales_daily", limit=10000)
     assert everything["total"] == len(everything["rows"]) > 10
@@ -183,6 +256,7 @@ def test_mart_filters_order_and_pages(server: ApiServer, facts: dict[str, Any]) 
     assert top["rows"] and {r["category"] for r in top["rows"]} == {facts["category"]}
 
 
+@on_both_engines
 def test_mart_formats(server: ApiServer) -> None:
     import openpyxl
     import pyarrow.parquet as pq
@@ -247,6 +321,7 @@ BAD_REQUESTS = [
 ]
 
 
+@on_both_engines
 @pytest.mark.parametrize(("path", "params", "status", "error", "field"), BAD_REQUESTS)
 def test_one_error_shape(
     server: ApiServer, path: str, params: dict[str, Any], status: int, error: str, field: str | None
@@ -260,6 +335,7 @@ def test_one_error_shape(
         assert body["hint"] == "use YYYY-MM-DD"
 
 
+@on_both_engines
 def test_one_error_shape_for_bodies_and_methods(server: ApiServer) -> None:
     url = server.url + "/api/v1/runs"
     assert_error(httpx.post(url, json={"source": "nope"}), 400, "InvalidParameter", "source")
@@ -274,6 +350,7 @@ def test_one_error_shape_for_bodies_and_methods(server: ApiServer) -> None:
     assert_error(httpx.delete(url), 405, "MethodNotAllowed", None)
 
 
+@on_both_engines
 def test_ledger_endpoints(server: ApiServer, facts: dict[str, Any]) -> None:
     runs = server.get("/api/v1/runs").json()
     assert runs["runs"][0]["command"] == "run" and runs["running_job"] is None
@@ -347,6 +424,7 @@ def test_cli_reads_through_the_server(
     assert (served("/api/v1/kpis"), served("/api/v1/status")) == (before[0] + 3, before[1] + 2)
 
 
+@on_both_engines
 def test_metrics(server: ApiServer) -> None:
     server.get("/api/v1/marts/sales_daily", limit=3)
     server.get("/api/v1/marts/nope")
@@ -442,6 +520,7 @@ def data_fingerprint(server: ApiServer) -> tuple[Any, ...]:
     )
 
 
+@on_both_engines
 def test_injection_never_5xx_nor_changes_data(server: ApiServer) -> None:
     before = data_fingerprint(server)
     statuses: dict[int, int] = {}
@@ -488,6 +567,7 @@ def test_a_second_server_is_refused(server: ApiServer, project: Path) -> None:
     assert result.code == 1 and f"PID {server.info['pid']}" in result.stderr
 
 
+@on_both_engines
 def test_dates_before_first_sale(server: ApiServer) -> None:
     body = server.get("/api/v1/kpis", **{"from": "1999-01-01", "to": "1999-01-31"}).json()
     assert body["net_sales"] == 0 and body["lines"] == 0
@@ -522,3 +602,95 @@ def test_cli_run_errors_through_the_server_keep_their_exit_status(
     assert ran.code == 0 and ran.json()["files"] == []
     runs = server.get("/api/v1/runs", limit=1).json()["runs"]
     assert runs[0]["run_id"] == ran.json()["run_id"]  # the server ran it
+
+
+# -- PostgreSQL: the same answers; the CLI never goes through the server ---------------
+
+VOLATILE_CATALOG_KEYS = ("refreshed_at", "last_seconds")  # when and how fast: engine's own
+
+
+def test_duckdb_and_postgres_serve_identical_bodies(shops: Shops) -> None:
+    """The same files loaded into DuckDB and PostgreSQL: the same JSON for KPIs (filters,
+    every comparison) and every mart, whole and filtered; the same CSV and Parquet."""
+    duck, pg = shops.server("duckdb"), shops.server("postgres")
+    facts = shops.facts("duckdb")
+
+    def same(path: str, drop: tuple[str, ...] = ("snapshot",), **params: Any) -> Any:
+        bodies = []
+        for server in (duck, pg):
+            resp = server.get(path, **params)
+            assert resp.status_code == 200, (server.url, path, params, resp.text)
+            body = resp.json()
+            for key in drop:
+                body.pop(key, None)
+            bodies.append(body)
+        assert bodies[0] == bodies[1], (path, params)
+        return bodies[0]
+
+    for params in [*facts["filters"].values(), {"from": "2025-01-03", "to": "2025-01-04"}]:
+        same("/api/v1/kpis", **params)
+    same("/api/v1/kpis", **{"from": "2025-01-05", "to": "2025-01-06", "compare": "yoy,mtd"})
+    catalogs = [
+        [
+            {k: v for k, v in m.items() if k not in VOLATILE_CATALOG_KEYS}
+            for m in s.get("/api/v1/marts").json()["marts"]
+        ]
+        for s in (duck, pg)
+    ]
+    assert catalogs[0] == catalogs[1]
+    for name in MART_NAMES:
+        whole = same(f"/api/v1/marts/{name}", limit=10000)
+        assert whole["total"] == len(whole["rows"]) > 0, name
+        columns = [c["name"] for c in whole["columns"]]
+        if "store_id" in columns:  # filtered, ordered by another column
+            same(f"/api/v1/marts/{name}", store=facts["store"], order_by="-" + columns[-1])
+    for fmt in ("csv", "parquet"):
+        files = [s.get("/api/v1/marts/sales_monthly", format=fmt).content for s in (duck, pg)]
+        assert files[0] == files[1], fmt
+
+
+def test_cli_reads_postgres_directly_while_a_server_runs(shops: Shops) -> None:
+    """PostgreSQL takes any number of readers and writers: the CLI never delegates."""
+    server, project = shops.server("postgres"), shops.project("postgres")
+    assert server.discovery.exists()  # announced, for the dashboard
+
+    def served() -> tuple[float, ...]:
+        text = server.get("/metrics").text
+        return tuple(
+            sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith(
+                    f'salespipe_http_requests_total{{method="{method}",route="{route}"'
+                )
+            )
+            for method, route in (("GET", "/api/v1/kpis"), ("POST", "/api/v1/runs"))
+        )
+
+    before = served()
+    assert cli_kpis(project) == shops.facts("postgres")["kpis"]["all"]
+    ran = cli("--config", project, "run", "--json")  # loads itself: nothing new landed
+    assert ran.code == 0 and ran.json()["files"] == []
+    assert server.get("/api/v1/runs", limit=1).json()["runs"][0]["run_id"] == ran.json()["run_id"]
+    assert served() == before
+
+
+def test_the_dashboard_shows_the_same_over_a_postgres_backed_api(shops: Shops) -> None:
+    """The dashboard reads only the API: over PostgreSQL every page runs, and its cards
+    are the API's numbers and the very cards it shows over DuckDB."""
+    pytest.importorskip(
+        "streamlit", reason='the dashboard needs pip install "salespipe[dashboard]"'
+    )
+    from .test_dashboard import api_kpis, check_cards, open_app, visit_every_page
+
+    pg, duck = shops.server("postgres"), shops.server("duckdb")
+    facts = shops.facts("postgres")
+    period = {"from": str(facts["first"]), "to": str(facts["last"])}
+    cards = []
+    for server in (pg, duck):
+        at = open_app(server.url, period="custom", region=facts["region"], **period)
+        assert check_cards(at, api_kpis(server, region=facts["region"], **period)) == 7
+        cards.append([(m.label, m.value, m.delta) for m in at.metric])
+    assert cards[0] == cards[1]
+    for page, at in visit_every_page(pg.url, period="all"):
+        assert not at.error, (page, [e.value for e in at.error])

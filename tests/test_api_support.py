@@ -42,11 +42,13 @@ def make_project(
     rows_per_day: int = 400,
     extra_config: str = "",
     split: str = "day",
+    warehouse: str = "duckdb:///warehouse.duckdb",
 ) -> Path:
     """A project with generated sales (a few dirty rows) loaded and marts refreshed."""
     root.mkdir(parents=True, exist_ok=True)
     config = root / "salespipe.yaml"
-    config.write_text(CONFIG + extra_config, encoding="utf-8")
+    text = CONFIG.replace("duckdb:///warehouse.duckdb", warehouse) + extra_config
+    config.write_text(text, encoding="utf-8")
     generate(root, days=days, rows_per_day=rows_per_day, dirty_rate=0.02, split=split)
     result = cli("--config", config, "run", "--json")
     assert result.code in (0, 1), result.stderr
@@ -86,6 +88,16 @@ class ApiServer:
         return int(self.proc.returncode)
 
 
+def discovery_file(config: Path) -> Path:
+    """Where a server of this config announces itself (beside the DuckDB file, or the
+    config for PostgreSQL)."""
+    from salespipe.api.discovery import discovery_path
+    from salespipe.config import load_config
+    from salespipe.warehouse import warehouse_path
+
+    return discovery_path(warehouse_path(load_config(config)))
+
+
 def read_discovery(path: Path) -> dict[str, Any] | None:
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -99,7 +111,7 @@ def serve(
     config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 30
 ) -> Iterator[ApiServer]:
     """`salespipe serve --port 0` as a real process; its discovery file gives the port."""
-    discovery = config.parent / "warehouse.duckdb.server.json"
+    discovery = discovery_file(config)
     log = config.parent / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -7,17 +7,20 @@ import csv
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from salespipe.config import load_config
 from salespipe.generate import GenerateOptions, generate_sales
 from salespipe.monitor import health_path, monitor_now
+from salespipe.warehouse import open_warehouse
 
-from .conftest import HEADER, Project, line
+from .conftest import HEADER, Project, line, warehouse_for
+from .test_alerts import Receiver
+from .test_alerts import receiver as receiver  # the fixture, requested by name
 
 CONFIG = """\
 warehouse: duckdb:///warehouse.duckdb
@@ -166,7 +169,71 @@ def test_ack_snooze_status_and_stage_timings(shop: Project) -> None:
     assert {"load", "marts", "checks", "monitor"} <= set(load)
 
 
-# -- checks on the ledger, with small hand-written files --------------------------------
+def test_the_seasonal_checks_read_and_judge_the_same_on_postgres(
+    shop: Project, request: pytest.FixtureRequest
+) -> None:
+    """The history migrated to PostgreSQL: the daily series (medians, quantiles, local
+    times, transpiled) equal DuckDB's, and the same new day raises the same events."""
+    from salespipe.monitor.series import load_source_days
+
+    url = warehouse_for("postgres", request)
+    assert shop.cli("migrate", "--to", url).code == 0  # the facts and the ledger
+    pg = Project(shop.root.parent / "pg")
+    pg.landing.mkdir(parents=True)
+    pg.write_config(CONFIG.replace("duckdb:///warehouse.duckdb", url))
+    series = []
+    for project in (shop, pg):
+        config = load_config(str(project.config))
+        with open_warehouse(config, read_only=True) as wh:
+            series.append(load_source_days(wh.con, config, config.sources[0]))
+    duck_days, pg_days = series
+    assert duck_days is not None and pg_days is not None
+    assert (pg_days.first, pg_days.last, pg_days.stores) == (
+        duck_days.first,
+        duck_days.last,
+        duck_days.stores,
+    )
+    assert pg_days.day_end == duck_days.day_end
+    for metric, subjects in duck_days.values.items():
+        for subject, days in subjects.items():
+            theirs = pg_days.values[metric][subject]
+            assert theirs.keys() == days.keys(), (metric, subject)
+            for day, value in days.items():  # exact, but for a double's last digits
+                assert abs(theirs[day] - value) <= abs(value) * Decimal("1e-12"), (metric, day)
+
+    header, rows = next_day(shop, 0)
+    fields = ("kind", "severity", "subject", "day", "observed", "expected", "message", "state")
+    found = []
+    for project in (shop, pg):
+        write_rows(project.landing / "d0.csv", header, [r for r in rows if r["store_id"] != "S01"])
+        assert project.run()["status"] == "ok"
+        found.append([{k: e[k] for k in fields} for e in listed(project, "--all")])
+    assert found[0] == found[1] and found[0][0]["subject"] == "pos/S01"
+    [event] = listed(pg)
+    assert pg.cli("monitor", "ack", str(event["id"])).code == 0
+    assert listed(pg)[0]["state"] == "acknowledged"
+    assert "monitor: 1 error open" in pg.cli("status").stdout  # the health snapshot
+
+
+# -- checks on the ledger, with small hand-written files, on both engines ---------------
+
+
+@pytest.fixture
+def project(engine_project: Project) -> Project:
+    """The checks' SQL runs on DuckDB and, transpiled, on PostgreSQL: same events."""
+    return engine_project
+
+
+def configure(project: Project, extra: str) -> None:
+    """CONFIG plus `extra`, on the project's own warehouse."""
+    url = load_config(str(project.config)).warehouse
+    project.write_config(CONFIG.replace("duckdb:///warehouse.duckdb", url) + extra)
+
+
+def execute(project: Project, sql: str, params: list[Any] | None = None) -> None:
+    """SQL in DuckDB's dialect on the project's warehouse, whichever engine it is."""
+    with open_warehouse(load_config(str(project.config))) as wh:
+        wh.con.execute(sql, params)
 
 
 def write(project: Project, name: str, rows: list[dict[str, Any]], **kw: Any) -> None:
@@ -204,8 +271,12 @@ def test_schema_drift_added_and_missing_columns(project: Project) -> None:
     assert listed(project) == []
 
 
-def test_rejected_files_and_quarantine_rate(project: Project) -> None:
-    project.write_config(CONFIG + "monitor:\n  quarantine_rate: {min_rows: 4}\n")
+def test_rejected_files_and_quarantine_rate(project: Project, receiver: Receiver) -> None:
+    configure(
+        project,
+        "monitor:\n  quarantine_rate: {min_rows: 4}\n"
+        f"alerts:\n  webhook: {{url: '{receiver.url}/hook', min_severity: warning}}\n",
+    )
     write(project, "good.csv", [line(f"T{i}", 1) for i in range(4)])
     project.run()
     no_time = [c for c in HEADER if c != "sold_at"]
@@ -219,15 +290,20 @@ def test_rejected_files_and_quarantine_rate(project: Project) -> None:
     assert events["quarantine_rate"]["observed"] == 0.6
     assert "zero_quantity" in events["quarantine_rate"]["message"]
     assert events["drift"]["severity"] == "error" and "sold_at" in events["drift"]["message"]
+    [digest] = receiver.at("/hook")  # the alert went out, once, with the three
+    assert sorted(e["id"] for e in digest["events"]) == sorted(e["id"] for e in events.values())
+    stages = project.cli("monitor", "runs", "--json").json()[0]["stages"]
+    assert [(s["stage"], s["status"]) for s in stages][-2:] == [("monitor", "ok"), ("alerts", "ok")]
     (project.landing / "b_broken.csv").unlink()  # without an archive it would be retried
     write(project, "fine.csv", [line(f"F{i}", 1) for i in range(5)])
     project.run()
     assert listed(project) == []
+    assert [e["change"] for e in receiver.at("/hook")[1]["events"]] == ["resolved"] * 3
 
 
 def test_freshness_by_the_expected_time(project: Project) -> None:
-    project.write_config(
-        CONFIG + "monitor:\n  freshness:\n    - {source: pos, expected_by: '09:00', lag_days: 1}\n"
+    configure(
+        project, "monitor:\n  freshness:\n    - {source: pos, expected_by: '09:00', lag_days: 1}\n"
     )
     write(project, "d1.csv", [line("T1", 1, sold_at="2025-01-06 10:00:00")])  # a Monday
     project.run()
@@ -247,9 +323,9 @@ def test_freshness_by_the_expected_time(project: Project) -> None:
 
 
 def test_no_data_is_due_on_skipped_weekdays(project: Project) -> None:
-    project.write_config(
-        CONFIG
-        + "monitor:\n  freshness:\n    - {source: pos, weekdays: [mon, tue, wed, thu, fri]}\n"
+    configure(
+        project,
+        "monitor:\n  freshness:\n    - {source: pos, weekdays: [mon, tue, wed, thu, fri]}\n",
     )
     write(project, "d1.csv", [line("T1", 1, sold_at="2025-01-10 10:00:00")])  # a Friday
     project.run()
@@ -258,21 +334,21 @@ def test_no_data_is_due_on_skipped_weekdays(project: Project) -> None:
 
 
 def _add_runs(project: Project, seconds: list[float]) -> None:
-    with duckdb.connect(str(project.root / "warehouse.duckdb")) as con:
-        start = datetime.now(UTC)  # after the real run: these are the newest
-        for i, s in enumerate(seconds):
-            at = start + timedelta(minutes=i + 1)
-            con.execute(
-                "INSERT INTO runs (run_id, command, started_at, finished_at, status, files, "
-                "rows_in, seconds) VALUES (?, 'run', ?, ?, 'ok', 1, 1000, ?) ON CONFLICT DO NOTHING",
-                [f"r{i:02d}", at, at, s],
-            )
+    start = datetime.now(UTC)  # after the real run: these are the newest
+    for i, s in enumerate(seconds):
+        at = start + timedelta(minutes=i + 1)
+        execute(
+            project,
+            "INSERT INTO runs (run_id, command, started_at, finished_at, status, files, "
+            "rows_in, seconds) VALUES (?, 'run', ?, ?, 'ok', 1, 1000, ?) ON CONFLICT DO NOTHING",
+            [f"r{i:02d}", at, at, s],
+        )
 
 
 def test_a_run_much_slower_than_usual(project: Project) -> None:
     write(project, "d1.csv", [line("T1", 1)])
     project.run()
-    project.write_config(CONFIG + "monitor:\n  runtime: {min_seconds: 5}\n")
+    configure(project, "monitor:\n  runtime: {min_seconds: 5}\n")
     _add_runs(project, [10.0, 11.0, 9.5, 10.5, 10.0, 10.2, 48.0])
     [slow] = events_now(project)
     assert (slow["kind"], slow["subject"], slow["observed"]) == ("runtime", "pipeline", 48)
@@ -284,11 +360,11 @@ def test_a_run_much_slower_than_usual(project: Project) -> None:
 def test_data_test_failures_come_from_the_checks_table(project: Project) -> None:
     write(project, "d1.csv", [line("T1", 1)])
     project.run()
-    with duckdb.connect(str(project.root / "warehouse.duckdb")) as con:
-        con.execute(
-            "INSERT INTO check_results VALUES ('r1', 'unique_sales_daily_key', 'unique', "
-            "'sales_daily', 'fail', 3, '[]', '3 duplicate keys', 0.1, now())"
-        )
+    execute(
+        project,
+        "INSERT INTO check_results VALUES ('r1', 'unique_sales_daily_key', 'unique', "
+        "'sales_daily', 'fail', 3, '[]', '3 duplicate keys', 0.1, now())",
+    )
     [failed] = events_now(project)
     assert (failed["kind"], failed["subject"], failed["observed"]) == (
         "data_test",
@@ -296,16 +372,16 @@ def test_data_test_failures_come_from_the_checks_table(project: Project) -> None
         3,
     )
     assert "unique_sales_daily_key" in failed["message"]
-    with duckdb.connect(str(project.root / "warehouse.duckdb")) as con:
-        con.execute(
-            "INSERT INTO check_results VALUES ('r2', 'unique_sales_daily_key', 'unique', "
-            "'sales_daily', 'pass', 0, '[]', NULL, 0.1, now() + INTERVAL 1 SECOND)"
-        )
+    execute(
+        project,
+        "INSERT INTO check_results VALUES ('r2', 'unique_sales_daily_key', 'unique', "
+        "'sales_daily', 'pass', 0, '[]', NULL, 0.1, now() + INTERVAL 1 SECOND)",
+    )
     assert events_now(project) == []
 
 
 def test_monitor_can_be_switched_off_but_stages_are_recorded(project: Project) -> None:
-    project.write_config(CONFIG + "monitor:\n  enabled: false\n")
+    configure(project, "monitor:\n  enabled: false\n")
     write(project, "d1.csv", [line("T1", 1)])
     no_time = [c for c in HEADER if c != "sold_at"]
     write(project, "d2.csv", [line("T2", 1)], header=no_time)

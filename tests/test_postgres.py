@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,15 +11,9 @@ import psycopg
 import pytest
 
 from .conftest import BASIC_CONFIG, Project, line
-from .servers import create_database, postgres_server
+from .servers import create_database
 
 _counter = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
 
 
 @pytest.fixture
@@ -253,3 +246,83 @@ def test_migrate_duckdb_to_postgres(project: Project, pg_server: str) -> None:
     assert f["status"] == "loaded" and f["file_id"] > 1
     again = project.cli("migrate", "--to", url)
     assert again.code == 2
+
+
+POSTGRES_DOC = Path(__file__).resolve().parent.parent / "docs" / "postgresql.md"
+
+
+def documented_sql(block: str, names: dict[str, str], schema: str = "salespipe") -> list[str]:
+    """The statements of the `privileges:<block>` SQL block of docs/postgresql.md, for the
+    objects in `schema`, with the documented names (role salespipe, role analyst, database
+    sales) replaced by `names`."""
+    import re
+
+    text = POSTGRES_DOC.read_text()
+    body = text.split(f"<!-- privileges:{block}:start -->")[1]
+    sql = body.split(f"<!-- privileges:{block}:end -->")[0].split("```sql")[1].split("```")[0]
+    sql = sql.replace("SCHEMA salespipe", f"SCHEMA {schema}")
+    sql = sql.replace("search_path = salespipe", f"search_path = {schema}")
+    for name, unique in names.items():
+        sql = re.sub(rf"\b{name}\b", unique, sql)
+    return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+@pytest.mark.parametrize("setup", ["schema", "database"])
+def test_documented_privileges_load_and_read_only_analyst(
+    setup: str, tmp_path: Path, pg_server: str
+) -> None:
+    """A role with exactly the privileges docs/postgresql.md gives loads files (new
+    partitions included) into a hardened database, and the documented analyst role reads
+    everything, partitions and marts created after its grants too, but writes nothing."""
+    n = next(_counter)
+    owner, analyst, db = f"sp_owner_{n}", f"sp_analyst_{n}", f"sp_priv_{n}"
+    names = {"salespipe": owner, "analyst": analyst, "sales": db}
+    schema = owner if setup == "schema" else "public"
+    base = pg_server.rsplit("/", 1)[0]  # postgresql://postgres@127.0.0.1:PORT
+    if setup == "database":
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            for statement in documented_sql("database", names):
+                admin.execute(statement)  # type: ignore[arg-type]
+    else:
+        create_database(pg_server, db)
+    with psycopg.connect(f"{base}/{db}", autocommit=True) as admin:
+        # hardened: PUBLIC gets nothing, so only the documented grants count
+        admin.execute(f'REVOKE ALL ON DATABASE "{db}" FROM PUBLIC')  # type: ignore[arg-type]
+        admin.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        setup_sql = documented_sql("schema", names) if setup == "schema" else []
+        for statement in [*setup_sql, *documented_sql("analyst", names, schema)]:
+            admin.execute(statement)  # type: ignore[arg-type]
+
+    def url_as(role: str) -> str:
+        return f"{base.replace('//postgres@', f'//{role}@')}/{db}"
+
+    project = Project(tmp_path)
+    project.landing.mkdir(parents=True)
+    project.write_config(BASIC_CONFIG.replace("duckdb:///warehouse.duckdb", url_as(owner)))
+    project.write_csv("d1.csv", [line("T1", 1), line("T2", 1, quantity="x"), line("T3", 1)])
+    first = project.run()
+    assert first["status"] == "ok" and first["files"][0]["rows_loaded"] == 2
+    # a correction and a new month (a new partition), after the analyst's grants
+    project.write_csv(
+        "d2.csv", [line("T1", 1, price="9.00"), line("T4", 1, sold_at="2025-03-04 09:00:00")]
+    )
+    second = project.run()["files"][-1]
+    assert (second["rows_loaded"], second["rows_updated"]) == (1, 1)
+    assert project.cli("check").code == 0
+
+    with psycopg.connect(url_as(owner)) as conn:
+        assert conn.execute("SELECT current_schema()").fetchall()[0][0] == schema
+        public = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        assert setup == "database" or public.fetchall()[0][0] == 0, "nothing lands in public"
+
+    with psycopg.connect(url_as(analyst), autocommit=True) as conn:
+        for table, rows in (("fact_sales", 3), ("fact_sales_2025_03", 1), ("quarantine", 1)):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == rows  # type: ignore[arg-type]
+        assert conn.execute("SELECT count(*) FROM sales_daily").fetchall()[0][0] > 0
+        for statement in (
+            "DELETE FROM fact_sales",
+            "INSERT INTO dim_store (store_id) VALUES ('X')",
+            "CREATE TABLE analyst_scratch (a int)",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)  # type: ignore[arg-type]

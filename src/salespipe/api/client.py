@@ -112,7 +112,7 @@ def find_server(config: Config) -> ServerClient | None:
     from salespipe.warehouse import warehouse_path
 
     if not config.warehouse.startswith("duckdb://"):
-        return None
+        return None  # PostgreSQL takes many writers and readers: the CLI opens it itself
     info = read_discovery(discovery_path(warehouse_path(config)))
     if info is None:
         return None

@@ -80,17 +80,20 @@ require_admin = _require("admin")
 
 
 def known_params(*names: str) -> Callable[[Request], Awaitable[None]]:
-    """Reject query parameters a route does not know (a typo would silently match all)."""
+    """Reject query parameters a route does not know (a typo would silently match all),
+    and values no warehouse can hold (PostgreSQL text has no NUL character)."""
     allowed = set(names)
 
     async def check(request: Request) -> None:
-        for name in request.query_params:
+        for name, value in request.query_params.multi_items():
             if name not in allowed:
                 raise InvalidParameter(
                     f"unknown parameter '{name}'",
                     field=name,
                     hint="parameters of this endpoint: " + ", ".join(sorted(allowed)),
                 )
+            if "\x00" in value:
+                raise InvalidParameter(f"{name}: the value contains a NUL character", field=name)
 
     return check
 

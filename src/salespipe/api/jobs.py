@@ -1,8 +1,10 @@
 """Runs submitted to the server: one at a time, in a worker thread with its own cursor.
 
 The server is the warehouse's only writer, so `POST /api/v1/runs`, the CLI's
-delegated `salespipe run` and (later) schedules all come through here. After every
-commit the snapshot tracker is refreshed, so readers move to the new state at once.
+delegated `salespipe run` and the triggers of `serve --watch` (watcher, Kafka events,
+schedules) all come through here and take turns on one writer lock. After every commit
+the snapshot tracker is refreshed, so readers move to the new state at once. (On
+PostgreSQL other processes write too; the server's runs still take turns here.)
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from salespipe.api.engines import serving_engine
 from salespipe.api.errors import InternalError, InvalidParameter, RunInProgress
 from salespipe.config.model import Config
 from salespipe.errors import SalespipeError, UsageError
-from salespipe.warehouse.duckdb import DuckDBWarehouse
+from salespipe.ingest.results import RunResult
+from salespipe.triggers import Work
+from salespipe.warehouse import Warehouse
 
 log = logging.getLogger("salespipe.api")
 
@@ -58,7 +64,7 @@ class RunJobs:
 
     def __init__(
         self,
-        warehouse: DuckDBWarehouse,
+        warehouse: Warehouse,
         load_config: Callable[[], Config],
         on_commit: Callable[[], None],
     ) -> None:
@@ -66,6 +72,8 @@ class RunJobs:
         self.load_config = load_config
         self.on_commit = on_commit
         self._lock = threading.Lock()
+        # Held for every write: a job waits for a trigger's load to commit, and vice versa.
+        self._writer = threading.Lock()
         self._jobs: OrderedDict[str, RunJob] = OrderedDict()
         self._thread: threading.Thread | None = None
         self.running: RunJob | None = None
@@ -99,24 +107,52 @@ class RunJobs:
         with self._lock:
             return self._jobs.get(job_id)
 
+    @contextmanager
+    def writer(self) -> Iterator[Warehouse]:
+        """The warehouse for one writer at a time, on a cursor (DuckDB) or connection
+        (PostgreSQL) of its own; readers move to what it committed as soon as it is
+        handed back."""
+        with self._writer:
+            try:
+                with serving_engine(self.warehouse).writer() as wh:
+                    yield wh
+            finally:
+                self.on_commit()
+
+    def _progress(self, *_: object) -> None:
+        # Called between files, after the previous file's commit, and after the last one
+        # (before the marts): a KPI read shows the new lines without waiting for them.
+        self.on_commit()
+
+    def run_files(self, config: Config, work: Work, command: str) -> RunResult:
+        """Load files a trigger found (watcher, Kafka event) as one run, in the caller's
+        thread: waits while another run writes."""
+        from salespipe.ingest.run import run_files
+
+        with self.writer() as wh:
+            started = time.perf_counter()
+            result = run_files(config, work, progress=self._progress, warehouse=wh, command=command)
+        log.info(
+            "%s run %s %s: %d file(s) in %.2fs",
+            command,
+            result.run_id,
+            "ok" if result.ok else "failed",
+            len(result.files),
+            time.perf_counter() - started,
+        )
+        return result
+
     def _work(self, job: RunJob, config: Config) -> None:
         from salespipe.ingest.run import run_pipeline
         from salespipe.quality import stored_report
 
-        cursor = self.warehouse.con.cursor()
         started = time.perf_counter()
         try:
-            cursor.execute("SET TimeZone = 'UTC'")
-            wh = DuckDBWarehouse(path=self.warehouse.path, con=cursor, read_only=False)
-
-            def progress(*_: object) -> None:
-                # Called between files, after the previous file's commit.
-                self.on_commit()
-
-            result = run_pipeline(config, job.source, progress=progress, warehouse=wh)
+            with self.writer() as wh:
+                result = run_pipeline(config, job.source, progress=self._progress, warehouse=wh)
+                # the data tests the run stored, as `salespipe run --json` prints them
+                report = stored_report(wh.con, result.run_id)
             job.result = result.to_dict()
-            # the data tests the run stored, as `salespipe run --json` prints them
-            report = stored_report(cursor, result.run_id)
             job.result["checks"] = report.to_dict() if report else None
             failed = not result.ok or (
                 report is not None and report.to_dict().get("status") == "fail"
@@ -133,18 +169,12 @@ class RunJobs:
                 hint="the server log has the traceback; loads are atomic, run again",
             ).to_dict()
         finally:
-            cursor.close()
-            try:
-                self.on_commit()
-            finally:
-                job.finished_at = datetime.now(UTC)
-                log.info(
-                    "run job %s %s in %.2fs", job.job_id, job.state, time.perf_counter() - started
-                )
-                with self._lock:
-                    self.running = None
-                    self.last_finished = job
-                job.done.set()
+            job.finished_at = datetime.now(UTC)
+            log.info("run job %s %s in %.2fs", job.job_id, job.state, time.perf_counter() - started)
+            with self._lock:
+                self.running = None
+                self.last_finished = job
+            job.done.set()
 
     def wait_idle(self) -> None:
         """Let a running load finish (used at shutdown: loads are atomic either way)."""

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from salespipe.errors import UsageError
 from salespipe.marts import MARTS, Mart
+from salespipe.marts.model import BOOL, DATE, FLOAT, INT, QTY, TEXT
 from salespipe.marts.output import output_column
 
 # Date filters apply to the first of these a mart has; month columns hold month starts,
@@ -34,6 +35,11 @@ MEMBER_FILTERS: dict[str, tuple[tuple[str, str | None, str | None], ...]] = {
     "product": (("product_id", None, None),),
     "salesperson": (("salesperson_id", None, None),),
 }
+
+
+# Text sorts by its bytes, as DuckDB sorts it, on every engine (a PostgreSQL database's
+# locale would order 'a-b' after 'ab'), so pages and their order are the same everywhere.
+BYTE_ORDER = ' COLLATE "C"'
 
 
 def quote(name: str) -> str:
@@ -142,7 +148,11 @@ class MartQuery:
         named = {c for c, _ in order}
         # The grain completes any ordering, so pages are stable.
         order += [(c, False) for c in self.mart.grain if c not in named]
-        return ", ".join(f"{quote(c)} {'DESC' if d else 'ASC'}" for c, d in order)
+        text = {c.name for c in self.mart.columns if c.type == TEXT}
+        return ", ".join(
+            f"{quote(c)}{BYTE_ORDER if c in text else ''} {'DESC' if d else 'ASC'}"
+            for c, d in order
+        )
 
     def select_list(self) -> str:
         # Rounded exactly as `marts show` and exports round (money to cents).
@@ -150,12 +160,44 @@ class MartQuery:
 
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables of the warehouse's schema (read in the caller's snapshot)."""
     return {
         str(r[0])
         for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         ).fetchall()
     }
+
+
+# Declared column types -> the Arrow types a page leaves with (money: cents, see below).
+ARROW_TYPES: dict[str, pa.DataType] = {
+    DATE: pa.date32(),
+    TEXT: pa.string(),
+    INT: pa.int64(),
+    QTY: pa.decimal128(38, 4),
+    FLOAT: pa.float64(),
+    BOOL: pa.bool_(),
+}
+
+
+def conform(table: pa.Table, mart: Mart) -> pa.Table:
+    """A page in the types the mart declares, whichever engine computed it (a type not
+    in ARROW_TYPES keeps the engine's own)."""
+    fields = []
+    for i, (column, found) in enumerate(zip(mart.columns, table.schema, strict=True)):
+        declared = (
+            pa.decimal128(38, column.output_scale or 2)
+            if column.money
+            else ARROW_TYPES.get(column.type, found.type)
+        )
+        if pa.types.is_decimal(found.type) and pa.types.is_floating(declared):
+            # Arrow scales decimals to floats inexactly (36.66 -> 36.660000000000004);
+            # through the text the nearest float comes out, as a float column holds it.
+            text = table.column(i).cast(pa.string())
+            table = table.set_column(i, found.name, text.cast(declared))
+        fields.append(pa.field(column.name, declared))
+    return table.cast(pa.schema(fields))
 
 
 def read_mart(con: duckdb.DuckDBPyConnection, query: MartQuery) -> tuple[pa.Table, int]:
@@ -169,4 +211,4 @@ def read_mart(con: duckdb.DuckDBPyConnection, query: MartQuery) -> tuple[pa.Tabl
         "LIMIT ? OFFSET ?",
         params=[*params, query.limit, query.offset],
     ).to_arrow_table()
-    return page, total
+    return conform(page, query.mart), total

@@ -3,6 +3,7 @@ server in the discovery file, run uvicorn, and clean up on shutdown."""
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import logging
 import os
@@ -11,7 +12,7 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from salespipe.api.auth import KeyRing
 from salespipe.api.discovery import (
@@ -23,8 +24,11 @@ from salespipe.api.discovery import (
 )
 from salespipe.config.model import Config
 from salespipe.errors import MissingExtraError, UsageError, WarehouseError
-from salespipe.warehouse import is_postgres, warehouse_path
-from salespipe.warehouse.duckdb import open_duckdb
+from salespipe.query.ledger import shown_warehouse
+from salespipe.warehouse import is_postgres, open_warehouse, warehouse_path
+
+if TYPE_CHECKING:
+    from salespipe.triggers.runner import Triggers, WatchOptions
 
 log = logging.getLogger("salespipe.api")
 
@@ -70,22 +74,34 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with salespipe's own loggers (runs, triggers) in the same log."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["salespipe"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 @dataclass
 class PreparedServer:
     """A bound socket, the open warehouse and the app; `run()` serves until a signal."""
 
     info: ServerInfo
     discovery: Path
-    warehouse: Path
+    warehouse: str  # as shown: the DuckDB file, or the PostgreSQL URL without its password
     keys_configured: bool
     _sock: socket.socket
     _state: Any
     _server: Any = None
     _closed: bool = False
+    triggers: Triggers | None = None  # `serve --watch`
 
     def run(self) -> None:
         write_discovery(self.discovery, self.info)
         try:
+            if self.triggers is not None:
+                self.triggers.start()
             self._server.run(sockets=[self._sock])
         finally:
             self.close()
@@ -97,6 +113,8 @@ class PreparedServer:
             return
         self._closed = True
         remove_discovery(self.discovery, self.info.pid)
+        if self.triggers is not None:
+            self.triggers.stop()  # waits for a trigger's load in progress to commit
         self._state.close()
         self._sock.close()
 
@@ -108,6 +126,7 @@ def prepare_server(
     port: int = 8000,
     config_path: Path | None = None,
     log_level: str = "info",
+    watch: WatchOptions | None = None,
 ) -> PreparedServer:
     try:
         import uvicorn
@@ -121,23 +140,18 @@ def prepare_server(
     from salespipe.api.state import ServerState
 
     check_bind(host, KeyRing.from_config(config))
-    if is_postgres(config):
-        raise UsageError(
-            "salespipe serve works over the DuckDB warehouse for now",
-            key="warehouse",
-            hint="PostgreSQL has no single-writer lock to work around: query it directly",
-        )
     path = warehouse_path(config)
     discovery = discovery_path(path)
     token = secrets.token_urlsafe(32)
     keys = KeyRing.from_config(config, local_token=token)
     sock = _bind(host, port)
     try:
-        # The lock decides, not the discovery file: a file left by a crash never blocks.
-        warehouse = open_duckdb(path)
+        # DuckDB: the lock decides, not the discovery file (a file left by a crash never
+        # blocks). PostgreSQL: any number of servers read while `salespipe run`s write.
+        warehouse = open_warehouse(config)
     except WarehouseError:
         sock.close()
-        running = read_discovery(discovery)
+        running = None if is_postgres(config) else read_discovery(discovery)
         if running is not None:
             raise WarehouseError(
                 f"a server already owns {path} (PID {running.pid}, {running.url})",
@@ -148,6 +162,17 @@ def prepare_server(
         sock.close()
         raise
     state = ServerState(config, warehouse, keys, config_path=config_path)
+    triggers = None
+    if watch is not None:
+        from salespipe.api.triggers import server_triggers
+
+        triggers = server_triggers(state, watch)
+        try:
+            triggers.prepare()  # a missing extra or a bad cron fails before serving
+        except BaseException:
+            state.close()
+            sock.close()
+            raise
     info = ServerInfo(
         pid=os.getpid(),
         host=host,
@@ -155,9 +180,17 @@ def prepare_server(
         token=token,
         started_at=datetime.now(UTC).isoformat(),
     )
-    prepared = PreparedServer(info, discovery, path, keys.configured, sock, state)
+    shown = shown_warehouse(config)
+    prepared = PreparedServer(info, discovery, shown, keys.configured, sock, state)
+    prepared.triggers = triggers
     app = create_app(state, on_shutdown=prepared.close)
     prepared._server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, access_log=False, server_header=False)
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=False,
+            server_header=False,
+            log_config=_log_config(),
+        )
     )
     return prepared

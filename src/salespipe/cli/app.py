@@ -213,7 +213,8 @@ def run(
 
 
 def _server(config: Config) -> ServerClient | None:
-    """The running `salespipe serve` that owns this warehouse, if any (docs/api.md)."""
+    """The running `salespipe serve` that owns this warehouse, if any (docs/api.md).
+    Never on PostgreSQL: nothing owns it, and commands open it themselves."""
     from salespipe.api.client import find_server
 
     return find_server(config)
@@ -525,18 +526,36 @@ def serve(
         str, typer.Option(help="Address to listen on; without api.keys only loopback.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8000,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Also do what `salespipe watch` does (folders, S3, Kafka, schedules), inside "
+            "the server.",
+        ),
+    ] = False,
+    settle: Annotated[
+        float, typer.Option(help="With --watch: seconds a file must stay unchanged.")
+    ] = 2.0,
+    poll: Annotated[float, typer.Option(help="With --watch: seconds between S3 polls.")] = 10.0,
 ) -> None:
     """Serve the REST API; the server owns the warehouse and runs the CLI's loads."""
     from salespipe.api.server import prepare_server
     from salespipe.config.loader import find_config
+    from salespipe.triggers.runner import WatchOptions
 
     server = prepare_server(
-        state.config(), host=host, port=port, config_path=find_config(state.config_path)
+        state.config(),
+        host=host,
+        port=port,
+        config_path=find_config(state.config_path),
+        watch=WatchOptions(settle_seconds=settle, poll_seconds=poll) if watch else None,
     )
     auth = "API keys required" if server.keys_configured else "no API keys: loopback only"
     err_console.print(
         f"salespipe API on {server.info.url} (docs {server.info.url}/docs; {auth}); "
-        f"warehouse {server.warehouse}",
+        f"warehouse {server.warehouse}"
+        + (f"; {server.triggers.describe()}" if server.triggers else ""),
         highlight=False,
         soft_wrap=True,
     )
@@ -596,14 +615,20 @@ def watch(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON line per run.")] = False,
 ) -> None:
     """Load files as they land (folders, S3, Kafka events) and run the schedules, until Ctrl-C."""
-    import threading
+    import logging
+    import signal
 
     from salespipe.ingest.results import RunResult
-    from salespipe.triggers import RUN_LOCK
-    from salespipe.triggers.schedule import build_scheduler
-    from salespipe.triggers.watch import Watcher
+    from salespipe.triggers import run_in_process
+    from salespipe.triggers.runner import Triggers, WatchOptions, standalone_jobs
 
     config = state.config()
+    if config.warehouse.startswith("duckdb://") and _server(config) is not None:
+        raise UsageError(
+            "a running `salespipe serve` owns the warehouse, so this watcher could not load",
+            hint="stop the server and start it as `salespipe serve --watch`: it then "
+            "watches too, inside the server",
+        )
 
     def report(result: RunResult) -> None:
         data = result.to_dict()
@@ -618,65 +643,34 @@ def watch(
                 highlight=False,
             )
 
-    def scheduled_run() -> None:
-        from salespipe.ingest.run import run_pipeline
-
-        with RUN_LOCK:
-            report(run_pipeline(config))
-
-    def scheduled_monitor() -> None:  # freshness needs a clock, not only loads
-        from salespipe.monitor import monitor_now
-
-        with RUN_LOCK:
-            monitor_now(config, wait=60.0)
-
-    stop = threading.Event()
-    threads = [
-        threading.Thread(
-            target=Watcher(config, settle, poll, on_run=report).run_forever,
-            args=(stop,),
-            name="watch",
-            daemon=True,
-        )
-    ]
-    if kafka and config.triggers and config.triggers.kafka:
-        from salespipe.triggers.kafka import EventConsumer
-
-        threads.append(
-            threading.Thread(
-                target=EventConsumer(config, on_run=report).run_forever,
-                args=(stop,),
-                name="kafka",
-                daemon=True,
-            )
-        )
-    scheduler = (
-        build_scheduler(config, {"run": scheduled_run, "monitor": scheduled_monitor})
-        if config.schedules
-        else None
+    triggers = Triggers(
+        config,
+        run_files=run_in_process(config),
+        jobs=standalone_jobs(config, on_run=report),
+        on_run=report,
+        options=WatchOptions(settle_seconds=settle, poll_seconds=poll, kafka=kafka),
     )
+    triggers.prepare()
     if not json_out:
-        console.print(
-            f"watching {len(config.sources)} source(s)"
-            + (", consuming Kafka events" if len(threads) > 1 else "")
-            + (f", {len(config.schedules)} schedule(s)" if scheduler else "")
-            + "; Ctrl-C to stop"
-        )
-    for thread in threads:
-        thread.start()
-    if scheduler is not None:
-        scheduler.start()
+        console.print(triggers.describe() + "; Ctrl-C to stop")
+    # What the trigger threads do besides loads (group joins, failed polls) goes to stderr.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logging.getLogger("salespipe").addHandler(handler)
+    logging.getLogger("salespipe").setLevel(logging.INFO)
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
+
+    signal.signal(signal.SIGTERM, interrupt)
+    triggers.start()
     try:
-        while any(t.is_alive() for t in threads):
-            threads[0].join(timeout=0.5)
+        while triggers.alive():
+            triggers.wait(0.5)
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a watcher is stopped; the finally block shuts it down cleanly
     finally:
-        stop.set()
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        for thread in threads:
-            thread.join(timeout=10)
+        triggers.stop()  # a load in progress commits first; a second Ctrl-C rolls it back
 
 
 @app.command()

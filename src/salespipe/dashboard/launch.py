@@ -116,16 +116,19 @@ def resolve_api(
         return ApiEndpoint(api.rstrip("/"), api_key)
     if config is None:
         raise UsageError("no API to read from", hint="pass --api URL, or --config salespipe.yaml")
-    from salespipe.api.client import find_server
+    from salespipe.api.client import ServerClient, find_server
+    from salespipe.api.discovery import discovery_path, read_discovery
     from salespipe.warehouse import is_postgres, warehouse_path
 
     if is_postgres(config):
-        raise UsageError(
-            "the dashboard reads through `salespipe serve`, which serves DuckDB warehouses",
-            key="warehouse",
-            hint="pass --api with the URL of a running API",
-        )
-    running = find_server(config)
+        # The CLI never delegates to a PostgreSQL server, but the dashboard reads
+        # through one: reuse the one this config started, if it answers.
+        info = read_discovery(discovery_path(warehouse_path(config)))
+        running = ServerClient(info) if info is not None else None
+        if running is not None and not running.healthy():
+            running = None
+    else:
+        running = find_server(config)
     if running is not None:
         return ApiEndpoint(running.info.url, api_key or running.info.token)
     return start_api(config_path, warehouse_path(config))

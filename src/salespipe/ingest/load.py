@@ -13,11 +13,10 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from salespipe.config.model import Config, Source
 from salespipe.contract.canonical import DUPLICATE_KEY
@@ -29,12 +28,12 @@ from salespipe.contract.compile import (
 )
 from salespipe.errors import ContractError, ReadError, SalespipeError
 from salespipe.ingest.lookups import prepare_lookups
+from salespipe.ingest.merge_postgres import merge_fact
 from salespipe.ingest.readers import RawFile, collect_rejects, detect_format, open_raw
 from salespipe.ingest.results import FileResult
 from salespipe.ingest.transfer import drop, transfer
 from salespipe.landing.files import LandedFile
 from salespipe.warehouse import PostgresWarehouse, Warehouse
-from salespipe.warehouse.postgres import ensure_partitions
 from salespipe.warehouse.schema import DIMENSIONS, FACT_COLUMNS
 from salespipe.warehouse.sql import first_row
 
@@ -48,7 +47,15 @@ DIRTY_SELECT = (
 DIRTY_GROUPS = (
     "GROUPING SETS ((sale_date), (store_id), (product_id), (customer_id), (salesperson_id))"
 )
-STAGING_TABLES = ("_dups", "_qrows", "_staged_t", "_dim_date_t", *(f"_{t}_t" for t in DIMENSIONS))
+STAGING_TABLES = (
+    "_dups",
+    "_dup_hashes",
+    "_qrows",
+    "_qline_numbers",
+    "_staged_t",
+    "_dim_date_t",
+    *(f"_{t}_t" for t in DIMENSIONS),
+)
 WAREHOUSE_TABLES = (
     "_incoming",
     "_match",
@@ -99,8 +106,6 @@ def cleanup(wh: Warehouse, raw: RawFile | None) -> None:
         for kind in ("VIEW", "TABLE"):
             with contextlib.suppress(duckdb.Error):
                 wh.staging.execute(f"DROP {kind} IF EXISTS {name}")
-    with contextlib.suppress(duckdb.Error):
-        wh.staging.unregister("_qline_numbers")
     if raw is not None:
         raw.close()
 
@@ -294,7 +299,9 @@ def merge_staged(
     counts = first_row(
         staging.execute(
             "SELECT count(*), count(*) FILTER (WHERE mask <> 0), min(sale_date) FILTER (WHERE mask = 0), "
-            "max(sale_date) FILTER (WHERE mask = 0) FROM _staged"
+            "max(sale_date) FILTER (WHERE mask = 0), "
+            "list(DISTINCT CAST(date_trunc('month', sale_date) AS DATE)) FILTER (WHERE mask = 0) "
+            "FROM _staged"
         )
     )
     assert counts is not None
@@ -303,21 +310,9 @@ def merge_staged(
     result.max_date = str(counts[3]) if counts[3] else None
     result.unused_columns = list(compiled.unused_columns)
 
-    # Within one file a repeated key keeps the first valid row.
-    staging.execute(
-        "CREATE TEMP TABLE _dups AS SELECT _row FROM ("
-        "  SELECT _row, row_number() OVER (PARTITION BY row_key ORDER BY _row) AS rn FROM _staged"
-        "  WHERE mask = 0 AND row_key IN (SELECT row_key FROM _staged WHERE mask = 0 GROUP BY row_key HAVING count(*) > 1)"
-        ") WHERE rn > 1"
-    )
-    dups = int(first_row(staging.execute("SELECT count(*) FROM _dups"))[0])  # type: ignore[index]
-    _stage_side_tables(staging, ctx, raw, compiled, file_id)
-    months = [
-        r[0]
-        for r in staging.execute(
-            "SELECT DISTINCT CAST(date_trunc('month', sale_date) AS DATE) FROM _staged WHERE mask = 0"
-        ).fetchall()
-    ]
+    months = list(counts[4] or [])
+    dups = _find_duplicates(staging)
+    _stage_side_tables(staging, ctx, raw, compiled, file_id, invalid + dups, counts[2], counts[3])
     fact_cols = [name for name, _ in FACT_COLUMNS]
     fact_types = dict(FACT_COLUMNS)
     incoming = ", ".join(
@@ -331,51 +326,60 @@ def merge_staged(
 
     con = wh.con
     con.execute("BEGIN TRANSACTION")
-    if isinstance(wh, PostgresWarehouse):
-        ensure_partitions(wh.con, months)
-    transfer(
-        wh,
-        f"SELECT {incoming} FROM _staged s WHERE s.mask = 0 "
-        "AND NOT EXISTS (SELECT 1 FROM _dups d WHERE d._row = s._row)",
-        "_incoming",
-        [(n, fact_types[n].replace(" NOT NULL", "")) for n in fact_cols],
+    incoming_sql = f"SELECT {incoming} FROM _staged s WHERE s.mask = 0" + (
+        " AND NOT EXISTS (SELECT 1 FROM _dups d WHERE d._row = s._row)" if dups else ""
     )
-    # A key already in the warehouse is an upsert: same content = duplicate, changed = update.
-    existing = first_row(con.execute("SELECT 1 FROM fact_sales WHERE source = ? LIMIT 1", [source]))
-    if existing:
-        con.execute(
-            "CREATE TEMP TABLE _match AS SELECT i.row_key, f.row_hash = i.row_hash AS same "
-            "FROM _incoming i JOIN fact_sales f ON f.source = ? AND f.row_key = i.row_key",
-            [source],
+    incoming_types = [(n, fact_types[n].replace(" NOT NULL", "")) for n in fact_cols]
+    if isinstance(wh, PostgresWarehouse):
+        # COPY straight into the partitions (see merge_postgres): no second pass of the rows
+        same, changed = merge_fact(
+            wh, incoming_sql, incoming_types, source, file_id, months, (DIRTY_SELECT, DIRTY_GROUPS)
         )
     else:
-        con.execute("CREATE TEMP TABLE _match (row_key VARCHAR, same BOOLEAN)")
-    match = first_row(
-        con.execute(
-            "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match"
+        transfer(wh, incoming_sql, "_incoming", incoming_types)
+        # A key already in the warehouse is an upsert: same content = duplicate, changed = update.
+        existing = first_row(
+            con.execute("SELECT 1 FROM fact_sales WHERE source = ? LIMIT 1", [source])
         )
-    )
-    assert match is not None
-    same, changed = int(match[0]), int(match[1])
-    if changed:
-        # The old versions' dates and members are dirty too (a correction may move a sale).
-        con.execute(
-            f"INSERT INTO mart_dirty {DIRTY_SELECT} FROM fact_sales "
-            "WHERE source = ? AND row_key IN (SELECT row_key FROM _match WHERE NOT same) "
-            f"GROUP BY {DIRTY_GROUPS}",
-            [file_id, source],
+        if existing:
+            con.execute(
+                "CREATE TEMP TABLE _match AS SELECT i.row_key, f.row_hash = i.row_hash AS same "
+                "FROM _incoming i JOIN fact_sales f ON f.source = ? AND f.row_key = i.row_key",
+                [source],
+            )
+        else:
+            con.execute("CREATE TEMP TABLE _match (row_key VARCHAR, same BOOLEAN)")
+        match = first_row(
+            con.execute(
+                "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match"
+            )
+        )
+        assert match is not None
+        same, changed = int(match[0]), int(match[1])
+        if changed:
+            # The old versions' dates and members are dirty too (a correction may move a sale).
+            con.execute(
+                f"INSERT INTO mart_dirty {DIRTY_SELECT} FROM fact_sales "
+                "WHERE source = ? AND row_key IN (SELECT row_key FROM _match WHERE NOT same) "
+                f"GROUP BY {DIRTY_GROUPS}",
+                [file_id, source],
+            )
+            con.execute(
+                "DELETE FROM fact_sales WHERE source = ? AND row_key IN (SELECT row_key FROM _match WHERE NOT same)",
+                [source],
+            )
+        # Anti-joins are not free (10M lines): only when there is something to leave out.
+        new_rows = "FROM _incoming i" + (
+            " WHERE NOT EXISTS (SELECT 1 FROM _match m WHERE m.row_key = i.row_key AND m.same)"
+            if same
+            else ""
         )
         con.execute(
-            "DELETE FROM fact_sales WHERE source = ? AND row_key IN (SELECT row_key FROM _match WHERE NOT same)",
-            [source],
+            f"INSERT INTO fact_sales ({', '.join(fact_cols)}) SELECT {', '.join(fact_cols)} {new_rows}"
         )
-    new_rows = "FROM _incoming i WHERE NOT EXISTS (SELECT 1 FROM _match m WHERE m.row_key = i.row_key AND m.same)"
-    con.execute(
-        f"INSERT INTO fact_sales ({', '.join(fact_cols)}) SELECT {', '.join(fact_cols)} {new_rows}"
-    )
-    con.execute(
-        f"INSERT INTO mart_dirty {DIRTY_SELECT} {new_rows} GROUP BY {DIRTY_GROUPS}", [file_id]
-    )
+        con.execute(
+            f"INSERT INTO mart_dirty {DIRTY_SELECT} {new_rows} GROUP BY {DIRTY_GROUPS}", [file_id]
+        )
     _merge_side_tables(wh)
 
     rejects = len(raw.rejects)
@@ -384,13 +388,15 @@ def merge_staged(
     result.rows_duplicate = same
     result.rows_updated = changed
     result.rows_loaded = staged_rows - invalid - dups - same - changed
-    reasons = {
-        str(code): int(n)
-        for code, n in staging.execute(
-            f"SELECT code, count(*) FROM (SELECT unnest({compiled.reason_sql()}) AS code FROM _staged WHERE mask <> 0) "
-            "GROUP BY code ORDER BY code"
-        ).fetchall()
-    }
+    reasons: dict[str, int] = {}
+    if invalid:
+        reasons = {
+            str(code): int(n)
+            for code, n in staging.execute(
+                f"SELECT code, count(*) FROM (SELECT unnest({compiled.reason_sql()}) AS code FROM _staged WHERE mask <> 0) "
+                "GROUP BY code ORDER BY code"
+            ).fetchall()
+        }
     if dups:
         reasons[DUPLICATE_KEY] = dups
     if rejects:
@@ -400,12 +406,38 @@ def merge_staged(
     con.execute("COMMIT")
 
 
+def _find_duplicates(staging: duckdb.DuckDBPyConnection) -> int:
+    """`_dups`: the valid rows whose key an earlier valid row of the file has; their count.
+
+    Candidates come from a 64-bit hash of the key (a fixed-width aggregate over every row
+    rather than one over the key strings); the keys themselves then decide, so a hash
+    collision costs a little work and never a row. Without candidates: no second pass.
+    """
+    staging.execute(
+        "CREATE TEMP TABLE _dup_hashes AS SELECT hash(row_key) AS h FROM _staged WHERE mask = 0 "
+        "GROUP BY h HAVING count(*) > 1"
+    )
+    if first_row(staging.execute("SELECT 1 FROM _dup_hashes LIMIT 1")) is None:
+        staging.execute("CREATE TEMP TABLE _dups (_row BIGINT)")
+        return 0
+    staging.execute(
+        "CREATE TEMP TABLE _dups AS SELECT _row FROM ("
+        "  SELECT _row, row_number() OVER (PARTITION BY row_key ORDER BY _row) AS rn FROM _staged"
+        "  WHERE mask = 0 AND hash(row_key) IN (SELECT h FROM _dup_hashes)"
+        ") WHERE rn > 1"
+    )
+    return int(first_row(staging.execute("SELECT count(*) FROM _dups"))[0])  # type: ignore[index]
+
+
 def _stage_side_tables(
     staging: duckdb.DuckDBPyConnection,
     ctx: LoadContext,
     raw: RawFile,
     compiled: CompiledContract,
     file_id: int,
+    quarantined: int,
+    first_day: date | None,
+    last_day: date | None,
 ) -> None:
     """Dimension members, calendar days and quarantine rows of the file, built in staging."""
     for table, (key, attrs) in DIMENSIONS.items():
@@ -433,10 +465,11 @@ def _stage_side_tables(
         "CREATE TEMP TABLE _dim_date_t AS SELECT d AS date, year(d) AS year, quarter(d) AS quarter, "
         "month(d) AS month, CAST(date_trunc('month', d) AS DATE) AS month_start, week(d) AS week, "
         "day(d) AS day_of_month, isodow(d) AS day_of_week, dayname(d) AS day_name, isodow(d) >= 6 AS is_weekend "
-        "FROM (SELECT CAST(unnest(generate_series(min(sale_date), max(sale_date), INTERVAL 1 DAY)) AS DATE) AS d "
-        "FROM _staged WHERE mask = 0) WHERE d IS NOT NULL"
+        "FROM (SELECT CAST(unnest(generate_series(CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY)) "
+        "AS DATE) AS d) WHERE d IS NOT NULL",
+        [first_day, last_day],
     )
-    _stage_quarantine(staging, ctx, raw, compiled, file_id)
+    _stage_quarantine(staging, ctx, raw, compiled, file_id, quarantined)
 
 
 def _merge_side_tables(wh: Warehouse) -> None:
@@ -469,39 +502,46 @@ def _stage_quarantine(
     raw: RawFile,
     compiled: CompiledContract,
     file_id: int,
+    quarantined: int,
 ) -> None:
-    raw_struct = "{" + ", ".join(f"{_sql_key(c)}: r.{quote_ident(c)}" for c in raw.columns) + "}"
-    quarantined = (
-        f"SELECT _row, {compiled.reason_sql()} AS reasons FROM _staged WHERE mask <> 0 "
-        f"UNION ALL SELECT _row, ['{DUPLICATE_KEY}'] FROM _dups"
-    )
-    rows = [int(r[0]) for r in staging.execute(f"SELECT _row FROM ({quarantined})").fetchall()]
-    lines = pa.table(
-        {
-            "_row": pa.array(rows, pa.int64()),
-            "line": pa.array([raw.line_of(r) for r in rows], pa.int64()),
-        }
-    )
-    staging.register("_qline_numbers", lines)
+    """`_qrows`: the file's quarantined rows with their raw values, line and reasons."""
     now = datetime.now(UTC)
     staging.execute(
-        "CREATE TEMP TABLE _qrows AS SELECT CAST(? AS BIGINT) AS file_id, CAST(? AS VARCHAR) AS source, "
-        "CAST(q._row AS BIGINT) AS row_number, n.line, q.reasons, CAST(to_json("
-        + raw_struct
-        + ") AS JSON) AS raw, 'open' AS state, CAST(NULL AS BIGINT) AS replay_file_id, "
-        "CAST(? AS TIMESTAMPTZ) AS quarantined_at "
-        f"FROM ({quarantined}) q JOIN {raw.view} r USING (_row) JOIN _qline_numbers n USING (_row)",
-        [file_id, ctx.source.name, now],
+        "CREATE TEMP TABLE _qrows (" + ", ".join(f"{n} {t}" for n, t in QUARANTINE_COLUMNS) + ")"
     )
-    for rejected in raw.rejects:
+    if quarantined:
+        rows_sql = (
+            f"SELECT _row, {compiled.reason_sql()} AS reasons FROM _staged WHERE mask <> 0 "
+            f"UNION ALL SELECT _row, ['{DUPLICATE_KEY}'] FROM _dups"
+        )
+        if raw.line_map is None and not raw.rejects:
+            # Data row n is on line n + header: no round trip of the row numbers.
+            numbered = f"SELECT *, _row + {raw.header_lines} AS line FROM ({rows_sql})"
+        else:
+            rows = [int(r[0]) for r in staging.execute(f"SELECT _row FROM ({rows_sql})").fetchall()]
+            staging.execute(
+                "CREATE TEMP TABLE _qline_numbers AS "
+                "SELECT unnest(CAST(? AS BIGINT[])) AS _row, unnest(CAST(? AS BIGINT[])) AS line",
+                [rows, raw.lines_of(rows)],
+            )
+            numbered = f"SELECT * FROM ({rows_sql}) JOIN _qline_numbers USING (_row)"
+        raw_struct = (
+            "{" + ", ".join(f"{_sql_key(c)}: r.{quote_ident(c)}" for c in raw.columns) + "}"
+        )
         staging.execute(
-            "INSERT INTO _qrows VALUES (?, ?, NULL, ?, [?], ?, 'open', NULL, ?)",
+            f"INSERT INTO _qrows SELECT ?, ?, q._row, q.line, q.reasons, CAST(to_json({raw_struct}) "
+            f"AS JSON), 'open', NULL, ? FROM ({numbered}) q JOIN {raw.view} r USING (_row)",
+            [file_id, ctx.source.name, now],
+        )
+    if raw.rejects:
+        staging.execute(
+            "INSERT INTO _qrows SELECT ?, ?, NULL, unnest(CAST(? AS BIGINT[])), "
+            f"['{MALFORMED}'], CAST(unnest(CAST(? AS VARCHAR[])) AS JSON), 'open', NULL, ?",
             [
                 file_id,
                 ctx.source.name,
-                rejected.line,
-                MALFORMED,
-                json.dumps({"_line": rejected.text, "_error": rejected.message}),
+                [r.line for r in raw.rejects],
+                [json.dumps({"_line": r.text, "_error": r.message}) for r in raw.rejects],
                 now,
             ],
         )

@@ -64,6 +64,21 @@ class RawFile:
                 line += 1
         return line
 
+    def lines_of(self, rows: list[int]) -> list[int]:
+        """`line_of` of many rows, in one pass over the rejected lines."""
+        if self.line_map is not None or not self.rejects:
+            return [self.line_of(r) for r in rows]
+        rejected = sorted(r.line for r in self.rejects)
+        skipped = 0
+        lines: dict[int, int] = {}
+        for row in sorted(set(rows)):
+            line = row + self.header_lines + skipped
+            while skipped < len(rejected) and rejected[skipped] <= line:
+                skipped += 1
+                line += 1
+            lines[row] = line
+        return [lines[r] for r in rows]
+
     def close(self) -> None:
         for path in self.cleanup:
             path.unlink(missing_ok=True)

@@ -1,19 +1,22 @@
 """Move staged rows from the DuckDB staging connection into the warehouse.
 
 On DuckDB the staging connection *is* the warehouse connection, so a transfer is a
-temp view (free). On PostgreSQL the rows are written by DuckDB as CSV and streamed
-with COPY into a temp table of the open transaction.
+temp view (free). On PostgreSQL DuckDB writes the rows as CSV into a pipe from a
+second thread while this one streams the pipe into COPY: DuckDB's formatting and the
+server's parsing overlap, and no temporary file is written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import threading
 from collections.abc import Sequence
 
 from salespipe.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
 from salespipe.warehouse.postgres import to_postgres
+
+COPY_CHUNK = 1 << 20
 
 
 def _pg_type(sql_type: str) -> str:
@@ -36,26 +39,56 @@ def transfer(
         wh.con.execute(f"CREATE TEMP VIEW {table} AS {select_sql}")
         return
     assert isinstance(wh, PostgresWarehouse)
+    cols = ", ".join(f"{name} {_pg_type(t)}" for name, t in columns)
+    wh.con.execute_native(f"DROP TABLE IF EXISTS {table}")
+    wh.con.execute_native(f"CREATE TEMP TABLE {table} ({cols})")
+    copy_rows(wh, select_sql, table, columns)
+
+
+def copy_rows(
+    wh: PostgresWarehouse, select_sql: str, table: str, columns: Sequence[tuple[str, str]]
+) -> int:
+    """COPY the rows of `select_sql` (run on the staging connection) into the existing
+    PostgreSQL `table`, inside the warehouse connection's open transaction; returns the rows."""
     exported = ", ".join(_export(name, t) for name, t in columns)
-    fd, path = tempfile.mkstemp(prefix="salespipe-copy-", suffix=".csv")
-    os.close(fd)
+    names = ", ".join(name for name, _ in columns)
+    read_end, write_end = os.pipe()
+    failed: list[BaseException] = []
+
+    def export() -> None:
+        # DuckDB opens /dev/fd/N as a second handle on the pipe; the reader sees the end
+        # of the rows once both handles are closed, also when the export fails.
+        try:
+            wh.staging.execute(
+                f"COPY (SELECT {exported} FROM ({select_sql})) TO '/dev/fd/{write_end}' "
+                "(FORMAT csv, HEADER false)"
+            )
+        except BaseException as exc:
+            failed.append(exc)
+        finally:
+            os.close(write_end)
+
+    exporter = threading.Thread(target=export, name="salespipe-copy", daemon=True)
+    exporter.start()
+    rows = os.fdopen(read_end, "rb")
     try:
-        wh.staging.execute(
-            f"COPY (SELECT {exported} FROM ({select_sql})) TO '{path}' (FORMAT csv, HEADER false)"
-        )
-        cols = ", ".join(f"{name} {_pg_type(t)}" for name, t in columns)
-        wh.con.execute_native(f"DROP TABLE IF EXISTS {table}")
-        wh.con.execute_native(f"CREATE TEMP TABLE {table} ({cols})")
-        names = ", ".join(name for name, _ in columns)
-        with (
-            wh.con.raw.cursor() as cur,
-            cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy,
-            open(path, "rb") as fh,
-        ):
-            while chunk := fh.read(1 << 20):
-                copy.write(chunk)
+        with wh.con.raw.cursor() as cur:
+            with cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy:
+                while chunk := rows.read(COPY_CHUNK):
+                    copy.write(chunk)
+                exporter.join()
+                if failed:
+                    # leaving the block with an error ends the COPY as failed, never committed
+                    raise failed[0]
+            count = int(cur.rowcount)
     finally:
-        os.unlink(path)
+        # After an error the exporter may still be writing: drain the pipe to its end (the
+        # exporter never blocks on a full pipe, or on opening one nobody reads), then wait.
+        while rows.read(COPY_CHUNK):
+            pass
+        rows.close()
+        exporter.join()
+    return count
 
 
 def _export(name: str, sql_type: str) -> str:

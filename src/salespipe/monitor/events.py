@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from salespipe.errors import UsageError
+from salespipe.monitor.ledger_checks import has_table
 from salespipe.monitor.model import ACTIVE, EVENT_COLUMNS, Event, Observation, severity_rank
 
 _SELECT = "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM monitor_events"
@@ -63,12 +64,7 @@ def event(con: duckdb.DuckDBPyConnection, event_id: int) -> Event:
 
 
 def has_events_table(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
-            "AND table_name = 'monitor_events'"
-        ).fetchall()[0][0]
-    )
+    return has_table(con, "monitor_events")
 
 
 def acknowledge(con: duckdb.DuckDBPyConnection, event_id: int, now: datetime) -> Event:

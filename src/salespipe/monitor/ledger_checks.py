@@ -25,9 +25,11 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the warehouse has this table (older warehouses lack the newer ones)."""
     return bool(
         con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name = ?",
             [name],
         ).fetchall()[0][0]
     )
@@ -170,8 +172,11 @@ def data_tests(con: duckdb.DuckDBPyConnection) -> list[Observation]:
     rows = _dicts(
         con.execute(
             """
-            SELECT name, kind, target, status, failures, message, run_id FROM check_results
-            QUALIFY row_number() OVER (PARTITION BY name ORDER BY checked_at DESC, rowid DESC) = 1
+            SELECT name, kind, target, status, failures, message, run_id FROM (
+                SELECT *, row_number() OVER (
+                    PARTITION BY name ORDER BY checked_at DESC, run_id DESC) AS newest
+                FROM check_results) AS results
+            WHERE newest = 1
             ORDER BY name
             """
         )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from salespipe.config.model import Config, MonitorSettings
-from salespipe.errors import SalespipeError, UsageError
+from salespipe.errors import SalespipeError
 from salespipe.monitor.calendar import special_days
 from salespipe.monitor.drift import schema_drift
 from salespipe.monitor.events import (
@@ -138,8 +138,13 @@ def run_monitor(
     now = now or datetime.now(UTC)
     settings = settings_of(config)
     judged: dict[str, tuple[date, date]] = {}
+    con.execute("INSERT INTO meta VALUES ('monitor', '') ON CONFLICT DO NOTHING")
     con.execute("BEGIN TRANSACTION")
     try:
+        # One pass at a time: where several processes write (PostgreSQL), a second pass
+        # waits on this row until the first commits, then reads its events (a no-op with
+        # a single writer). Without it, two runs could open the same event twice.
+        con.execute("UPDATE meta SET value = ? WHERE key = 'monitor'", [run_id])
         ledger = EventLedger(con, run_id, now)
         seasonal = seasonal_observations(con, config, settings, touched or {}, judged, now)
         if judged:
@@ -189,22 +194,16 @@ def run_monitor(
     return report
 
 
-def duckdb_connection(con: object) -> duckdb.DuckDBPyConnection:
-    """The monitor's SQL is DuckDB's own (time zones, quantiles, catalog functions)."""
-    if isinstance(con, duckdb.DuckDBPyConnection):
-        return con
-    raise UsageError(
-        "monitoring works on a DuckDB warehouse for now",
-        hint="the PostgreSQL warehouse is loaded and served, but not monitored yet",
-    )
+def duckdb_connection(con: Any) -> duckdb.DuckDBPyConnection:
+    """A warehouse connection as the monitor's functions take it: its SQL is written in
+    DuckDB's dialect, which PostgreSQL's connection transpiles (warehouse.postgres)."""
+    typed: duckdb.DuckDBPyConnection = con
+    return typed
 
 
-def monitor_after_run(con: object, config: Config, run_id: str) -> MonitorReport | None:
+def monitor_after_run(con: Any, config: Config, run_id: str) -> MonitorReport | None:
     """The hook at the end of every run: record its stages, then monitor and alert.
     Monitoring must never fail a load, so any error here is logged and swallowed."""
-    if not isinstance(con, duckdb.DuckDBPyConnection):
-        log.info("run %s: the monitor skips non-DuckDB warehouses", run_id)
-        return None
     try:
         now = datetime.now(UTC)
         record_load_stages(con, run_id, now)

@@ -57,7 +57,8 @@ def load_source_days(
         )
         SELECT sale_date, store_id, count(*), sum(line_revenue),
                median(CASE WHEN quantity > 0 THEN price / usual_price END),
-               quantile_disc(hour(t) * 3600 + minute(t) * 60 + second(t), [0.1, 0.9])
+               quantile_disc(EXTRACT(hour FROM t) * 3600 + EXTRACT(minute FROM t) * 60
+                             + floor(EXTRACT(second FROM t)), [0.1, 0.9])
         FROM lines LEFT JOIN usual USING (product_id)
         GROUP BY GROUPING SETS ((sale_date, store_id), (sale_date))
         ORDER BY sale_date, store_id NULLS FIRST

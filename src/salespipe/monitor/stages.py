@@ -10,6 +10,9 @@ import duckdb
 
 from salespipe.monitor.ledger_checks import has_table
 
+# The stages in the order a run goes through them (the order `run_stages` lists them in).
+STAGES = ("load", "marts", "checks", "monitor", "alerts")
+
 
 def record_stage(
     con: duckdb.DuckDBPyConnection,
@@ -84,9 +87,11 @@ def record_load_stages(con: duckdb.DuckDBPyConnection, run_id: str, now: datetim
 def run_stages(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     if not has_table(con, "run_stages"):
         return []
+    # Stages recorded at one moment are listed in the flow's order.
+    flow = " ".join(f"WHEN '{stage}' THEN {i}" for i, stage in enumerate(STAGES))
     cursor = con.execute(
         "SELECT stage, seconds, rows, status, detail FROM run_stages WHERE run_id = ? "
-        "ORDER BY recorded_at, rowid",
+        f"ORDER BY recorded_at, CASE stage {flow} ELSE {len(STAGES)} END",
         [run_id],
     )
     names = [d[0] for d in cursor.description or []]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import duckdb
 
 from salespipe.config.model import Config
 from salespipe.errors import UsageError
-from salespipe.warehouse import warehouse_path
+from salespipe.warehouse import is_postgres, warehouse_path
 from salespipe.warehouse.sql import first_row
 
 
@@ -47,12 +48,19 @@ def run_rows(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict[str, 
     )
 
 
+def shown_warehouse(config: Config) -> str:
+    """The warehouse as people see it: the DuckDB file, or the server URL without a password."""
+    if is_postgres(config):
+        return re.sub(r"^(\w+://[^:/@]+):[^@]*@", r"\1:***@", config.warehouse)
+    return str(warehouse_path(config))
+
+
 def warehouse_status(con: duckdb.DuckDBPyConnection, config: Config) -> dict[str, Any]:
     fact = first_row(con.execute("SELECT count(*), min(sale_date), max(sale_date) FROM fact_sales"))
     open_q = first_row(con.execute("SELECT count(*) FROM quarantine WHERE state = 'open'"))
     assert fact is not None and open_q is not None
     return {
-        "warehouse": str(warehouse_path(config)),
+        "warehouse": shown_warehouse(config),
         "fact_rows": fact[0],
         "first_date": fact[1],
         "last_date": fact[2],
@@ -72,7 +80,8 @@ def _quarantine_query(
         clauses.append("q.source = ?")
         params.append(source)
     if reason:
-        clauses.append("list_contains(q.reasons, ?)")
+        # typed: PostgreSQL cannot infer a bare parameter's type in the transpiled test
+        clauses.append("list_contains(q.reasons, CAST(? AS VARCHAR))")
         params.append(reason)
     if file:
         clauses.append("f.name LIKE ?")

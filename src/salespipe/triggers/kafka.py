@@ -11,21 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
 from salespipe.config.model import Config, KafkaTrigger, Source
 from salespipe.errors import MissingExtraError, SalespipeError
-from salespipe.ingest.results import RunResult
-from salespipe.ingest.run import run_files
 from salespipe.landing import LandedFile, store_for
 from salespipe.landing.local import LocalStore
 from salespipe.landing.s3 import S3Store, split_uri
-from salespipe.triggers import RUN_LOCK
-from salespipe.warehouse import Warehouse
+from salespipe.triggers import RunFiles, RunHook, run_in_process
 
 log = logging.getLogger("salespipe.kafka")
 
@@ -83,6 +79,25 @@ class Resolver:
     """Map a URI to the source whose landing holds it."""
 
     config: Config
+    # One S3 client per source for the consumer's life: a new one costs more than the HEAD.
+    _stores: dict[str, S3Store] = field(default_factory=dict)
+
+    def connect(self) -> None:
+        """Open the S3 clients now, so the first event does not wait for them."""
+        for source in self.config.sources:
+            if source.landing.startswith("s3://"):
+                try:
+                    self._s3_store(source).fs.connect()
+                except Exception as exc:  # the first event connects again, and says why
+                    log.warning("kafka: cannot reach the landing of %s yet: %s", source.name, exc)
+
+    def _s3_store(self, source: Source) -> S3Store:
+        store = self._stores.get(source.name)
+        if store is None:
+            found = store_for(self.config, source)
+            assert isinstance(found, S3Store)
+            store = self._stores[source.name] = found
+        return store
 
     def resolve(self, uri: str) -> tuple[Source, LandedFile] | None:
         """The source and file for a URI; None when the file is gone but was already loaded."""
@@ -102,8 +117,7 @@ class Resolver:
                     or not fnmatch.fnmatch(name, pattern)
                 ):
                     continue
-                store = store_for(self.config, source)
-                assert isinstance(store, S3Store)
+                store = self._s3_store(source)
                 try:
                     info = store.fs.info(uri.removeprefix("s3://"))
                 except FileNotFoundError:
@@ -136,16 +150,31 @@ def _consumer_settings(trigger: KafkaTrigger, extra: dict[str, Any] | None) -> d
         "group.id": trigger.group_id,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
+        # A dead consumer's partitions move after 10 s, not librdkafka's 45 s, so a restarted
+        # server is back on its events sooner (a broker may hold a join for most of it).
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 3_000,
     }
     settings.update(extra or {})
     return settings
 
 
+def _log_assignment(_consumer: Any, partitions: list[Any]) -> None:
+    # Events published from now on are consumed at once: the group has been joined.
+    topics = sorted({p.topic for p in partitions})
+    log.info(
+        "kafka: consuming %s (partitions %s)",
+        ", ".join(topics),
+        ", ".join(str(p.partition) for p in partitions) or "none",
+    )
+
+
 @dataclass
 class EventConsumer:
     config: Config
-    open_warehouse: Callable[[], Warehouse] | None = None
-    on_run: Callable[[RunResult], None] | None = None
+    # How a run reaches the warehouse; default: open it per run (a server passes its writer).
+    run_files: RunFiles | None = None
+    on_run: RunHook | None = None
     consumer_settings: dict[str, Any] | None = None
 
     def run_forever(self, stop: threading.Event, max_messages: int | None = None) -> int:
@@ -165,8 +194,9 @@ class EventConsumer:
             if trigger.dead_letter_topic
             else None
         )
-        consumer.subscribe([trigger.topic])
+        consumer.subscribe([trigger.topic], on_assign=_log_assignment)
         resolver = Resolver(self.config)
+        resolver.connect()
         handled = 0
         try:
             while not stop.is_set() and (max_messages is None or handled < max_messages):
@@ -191,9 +221,8 @@ class EventConsumer:
             work = [w for w in (resolver.resolve(u) for u in uris) if w is not None]
             if not work:
                 return  # the event names files already loaded and archived: a redelivery
-            with RUN_LOCK:
-                wh = self.open_warehouse() if self.open_warehouse else None
-                result = run_files(self.config, work, warehouse=wh, command="kafka")
+            run = self.run_files or run_in_process(self.config)
+            result = run(work, "kafka")
             if self.on_run:
                 self.on_run(result)
         except PoisonMessage as exc:

@@ -10,22 +10,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from salespipe.config.model import Config, Source
-from salespipe.ingest.results import RunResult
-from salespipe.ingest.run import run_files
 from salespipe.landing import DEFAULT_PATTERNS, LandedFile, store_for
 from salespipe.landing.local import LocalStore
-from salespipe.triggers import RUN_LOCK
-from salespipe.warehouse import Warehouse
+from salespipe.triggers import RunFiles, RunHook, Work, run_in_process
 
 log = logging.getLogger("salespipe.watch")
-
-RunHook = Callable[[RunResult], None]
-WarehouseFactory = Callable[[], Warehouse]
 
 
 @dataclass
@@ -41,18 +34,17 @@ class Watcher:
     settle_seconds: float = 2.0
     poll_seconds: float = 10.0
     on_run: RunHook | None = None
-    open_warehouse: WarehouseFactory | None = None
+    # How a run reaches the warehouse; default: open it per run (a server passes its writer).
+    run_files: RunFiles | None = None
     _observed: dict[str, _Seen] = field(default_factory=dict)
     _done: set[tuple[str, int, int]] = field(default_factory=set)
     _wake: threading.Event = field(default_factory=threading.Event)
 
-    def _run(self, work: list[tuple[Source, LandedFile]], command: str) -> None:
+    def _run(self, work: Work, command: str) -> None:
         if not work:
             return
-        # A server passes its own warehouse (it stays open); otherwise each run opens one.
-        with RUN_LOCK:
-            wh = self.open_warehouse() if self.open_warehouse else None
-            result = run_files(self.config, work, warehouse=wh, command=command)
+        run = self.run_files or run_in_process(self.config)
+        result = run(work, command)
         for (_, landed), res in zip(work, result.files, strict=True):
             if res.status in ("loaded", "skipped"):
                 self._done.add(self._identity(landed))
@@ -126,7 +118,10 @@ class Watcher:
         return observer
 
     def run_forever(self, stop: threading.Event) -> None:
-        self.catch_up()
+        try:
+            self.catch_up()
+        except Exception:  # e.g. a landing that does not answer yet: the polls retry
+            log.exception("watch: the catch-up scan failed")
         local = [s for s in self.config.sources if not s.landing.startswith("s3://")]
         remote = [s for s in self.config.sources if s.landing.startswith("s3://")]
         observer = self._observe_folders()

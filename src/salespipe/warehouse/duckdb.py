@@ -16,6 +16,12 @@ import duckdb
 from salespipe.errors import WarehouseError
 from salespipe.warehouse.schema import DDL, SCHEMA_VERSION
 
+# A load stages a whole file before its transaction (10M lines are ~4 GB uncompressed)
+# and the first mart build reads the whole fact. A writer bounds DuckDB's memory and
+# spills past it to `<warehouse>.tmp/` (DuckDB's default temp directory), so peak memory
+# stays flat whatever the file size; the spill files mostly live in the page cache.
+WRITER_MEMORY_LIMIT = "1GB"
+
 
 @dataclass
 class DuckDBWarehouse:
@@ -74,6 +80,7 @@ def open_duckdb(
                 raise _lock_message(path, exc, waited=wait) from None
             time.sleep(0.2)
     con.execute("SET TimeZone = 'UTC'")
+    memory_limit = memory_limit or (None if read_only else WRITER_MEMORY_LIMIT)
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     if not read_only:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import TokenType, exp
 
 from salespipe.errors import MissingExtraError, WarehouseError
 from salespipe.warehouse.schema import DDL, FACT_COLUMNS, SCHEMA_VERSION
@@ -31,26 +31,33 @@ def _round_numeric(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _numbered(sql: str) -> tuple[str, int]:
+    """`?` -> `$1`, `$2`, ... in the order written (a parsed tree's walk visits LIMIT before
+    WHERE, so numbering the tree would bind the values to the wrong places)."""
+    starts = [
+        t.start
+        for t in sqlglot.tokenize(sql, read="duckdb")
+        if t.token_type == TokenType.PLACEHOLDER and t.text == "?"
+    ]
+    parts, last = [], 0
+    for number, start in enumerate(starts, 1):
+        parts += [sql[last:start], f"${number}"]
+        last = start + 1
+    return "".join(parts) + sql[last:], len(starts)
+
+
 @lru_cache(maxsize=4096)
 def to_postgres(sql: str) -> tuple[str, int]:
     """Transpile DuckDB SQL to PostgreSQL; `?` placeholders become %(n)s.
 
     Returns the statements joined by ";\n" and the number of placeholders."""
-    statements = sqlglot.parse(sql, read="duckdb")
+    numbered, count = _numbered(sql)
+    statements = sqlglot.parse(numbered, read="duckdb")
     out: list[str] = []
-    count = 0
     for tree in statements:
         if tree is None:
             continue
-
-        def number(node: exp.Expr) -> exp.Expr:
-            nonlocal count
-            if isinstance(node, exp.Placeholder) and not node.this:
-                count += 1
-                return exp.Placeholder(this=str(count))
-            return node
-
-        tree = tree.transform(number).transform(_round_numeric)
+        tree = tree.transform(_round_numeric)
         if isinstance(tree, exp.Create) and tree.args.get("replace") and tree.kind == "TABLE":
             # PostgreSQL has no CREATE OR REPLACE TABLE
             target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
@@ -86,6 +93,15 @@ class PgResult:
         rows = self.fetchall()
         return rows[0] if rows else None
 
+    def to_arrow_table(self) -> Any:
+        """The rows as a pyarrow Table, types inferred from the exact Python values
+        (callers cast to their declared schema, as they do DuckDB's Arrow)."""
+        import pyarrow as pa
+
+        names = [d[0] for d in self._cursor.description or []]
+        rows = self.fetchall()
+        return pa.table({n: pa.array([r[i] for r in rows]) for i, n in enumerate(names)})
+
 
 @dataclass
 class PgConnection:
@@ -111,6 +127,10 @@ class PgConnection:
                 statement = statement.replace("%%", "%")  # escaped for parameters it does not take
             result = self.raw.execute(statement, used or None, prepare=False)
         return PgResult(result)
+
+    def sql(self, query: str, params: list[Any] | None = None) -> PgResult:
+        """DuckDB's relation API as far as readers use it: `.to_arrow_table()`."""
+        return self.execute(query, params)
 
     def execute_native(self, sql: str, params: dict[str, Any] | None = None) -> PgResult:
         """Run PostgreSQL SQL as written (for what has no DuckDB spelling)."""
@@ -152,6 +172,41 @@ FACT_INDEXES = (
 )
 
 
+# The commit counter the API's snapshot id starts with: a deferred trigger bumps it once
+# per transaction that changes the ledger or the marts' state, at commit and under the
+# counter row's lock, so its order is the commit order (file ids, drawn before the
+# commit, are not when several processes load at once). Created only where missing.
+COMMIT_COUNTER_DDL = """
+DO $$
+BEGIN
+  IF to_regclass('salespipe_commits') IS NULL THEN
+    CREATE TABLE salespipe_commits (id INTEGER PRIMARY KEY, commits BIGINT NOT NULL,
+      last_xid BIGINT);
+    INSERT INTO salespipe_commits VALUES (1, 0, NULL);
+  END IF;
+  IF to_regprocedure('salespipe_count_commit()') IS NULL THEN
+    CREATE FUNCTION salespipe_count_commit() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+      UPDATE salespipe_commits SET commits = commits + 1, last_xid = txid_current()
+        WHERE id = 1 AND last_xid IS DISTINCT FROM txid_current();
+      RETURN NULL;
+    END $f$;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'files'::regclass
+                 AND tgname = 'salespipe_files_commit') THEN
+    CREATE CONSTRAINT TRIGGER salespipe_files_commit AFTER INSERT OR UPDATE OR DELETE ON files
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION salespipe_count_commit();
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'mart_state'::regclass
+                 AND tgname = 'salespipe_marts_commit') THEN
+    CREATE CONSTRAINT TRIGGER salespipe_marts_commit
+      AFTER INSERT OR UPDATE OR DELETE ON mart_state
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION salespipe_count_commit();
+  END IF;
+END $$
+"""
+
+
 def _pg_type(sql_type: str) -> str:
     return (
         to_postgres(f"CREATE TABLE t (c {sql_type})")[0]
@@ -174,6 +229,7 @@ def create_schema(con: PgConnection) -> None:
             con.execute(statement)
         for statement in FACT_INDEXES:
             con.execute_native(statement)
+        con.execute_native(COMMIT_COUNTER_DDL)
         con.execute(
             "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
         )
@@ -183,15 +239,60 @@ def create_schema(con: PgConnection) -> None:
 
 def ensure_partitions(con: PgConnection, months: list[date]) -> None:
     """Create the monthly partitions a load needs (inside its transaction)."""
-    for month in sorted(set(months)):
+    for month in missing_partitions(con, months):
+        create_detached_partition(con, month)
+        attach_partition(con, month)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The fact table's partition of one calendar month: [start, end)."""
+
+    name: str
+    start: date
+    end: date
+
+    @classmethod
+    def of(cls, month: date) -> Partition:
         start = month.replace(day=1)
         end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-        name = f"fact_sales_{start:%Y_%m}"
-        con.execute_native("SELECT pg_advisory_xact_lock(7402)")
-        con.execute_native(
-            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF fact_sales "
-            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-        )
+        return cls(f"fact_sales_{start:%Y_%m}", start, end)
+
+
+def missing_partitions(con: PgConnection, months: list[date]) -> list[date]:
+    """The months (first days) that have no partition yet. Takes the partition lock,
+    held to the end of the transaction, so that concurrent loads never race on one."""
+    con.execute_native("SELECT pg_advisory_xact_lock(7402)")
+    firsts = sorted({m.replace(day=1) for m in months})
+    names = [Partition.of(m).name for m in firsts]
+    found = con.execute_native(
+        "SELECT n FROM unnest(%(names)s::text[]) n WHERE to_regclass(n) IS NULL", {"names": names}
+    ).fetchall()
+    missing = {str(r[0]) for r in found}
+    return [m for m in firsts if Partition.of(m).name in missing]
+
+
+def create_detached_partition(con: PgConnection, month: date) -> Partition:
+    """A plain table shaped like fact_sales, to fill before `attach_partition`: without
+    indexes while it fills, with its range as a CHECK so that attaching needs no scan."""
+    p = Partition.of(month)
+    con.execute_native(
+        f"CREATE TABLE {p.name} (LIKE fact_sales, CONSTRAINT {p.name}_range "
+        f"CHECK (sale_date >= '{p.start.isoformat()}' AND sale_date < '{p.end.isoformat()}'))"
+    )
+    return p
+
+
+def attach_partition(con: PgConnection, month: date) -> None:
+    """Attach a table made by `create_detached_partition`. ATTACH builds the fact indexes
+    on it in bulk and locks fact_sales only against DDL (SHARE UPDATE EXCLUSIVE), where
+    CREATE TABLE ... PARTITION OF would lock every reader out until the load commits."""
+    p = Partition.of(month)
+    con.execute_native(
+        f"ALTER TABLE fact_sales ATTACH PARTITION {p.name} "
+        f"FOR VALUES FROM ('{p.start.isoformat()}') TO ('{p.end.isoformat()}')"
+    )
+    con.execute_native(f"ALTER TABLE {p.name} DROP CONSTRAINT {p.name}_range")
 
 
 @dataclass

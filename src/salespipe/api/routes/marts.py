@@ -206,7 +206,9 @@ async def mart_rows(
                 field="name",
                 hint="run `salespipe marts refresh`; GET /api/v1/marts shows each mart's note",
             )
-        return read_mart(con, query)
+        page = read_mart(con, query)
+        state.engine.check_table(con, mart.name)  # a rebuild since the snapshot: read again
+        return page
 
     if limit <= CACHE_ROWS or fmt in ("parquet", "xlsx"):  # files are built whole anyway
 
@@ -220,9 +222,11 @@ async def mart_rows(
         return await cached_response(request, state, key, build)
 
     def read_page() -> tuple[Any, int, Snapshot]:
-        with state.read() as (con, snapshot):
+        def work(con: Cursor, snapshot: Snapshot) -> tuple[Any, int, Snapshot]:
             table, total = fetch(con)
-        return table, total, snapshot
+            return table, total, snapshot
+
+        return state.read_with(work)
 
     table, total, snapshot = await run_in_threadpool(read_page)
     header = _page_header(query, total, snapshot)

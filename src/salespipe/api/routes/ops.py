@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import duckdb
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -15,6 +14,7 @@ from salespipe.api.exports import encode_json
 from salespipe.api.metrics import CONTENT_TYPE, ApiMetrics
 from salespipe.api.models import Health, Ready, RunJob, RunRequest
 from salespipe.errors import WarehouseError
+from salespipe.marts.errors import database_errors
 
 router = APIRouter()
 
@@ -41,7 +41,7 @@ async def ready(state: StateDep) -> Response:
                     "snapshot": snapshot.id,
                     "run_in_progress": state.jobs.running is not None,
                 }
-        except duckdb.Error as exc:
+        except database_errors() as exc:
             raise WarehouseError(f"the warehouse does not answer: {exc}") from None
 
     return Response(encode_json(await run_in_threadpool(check)), media_type="application/json")

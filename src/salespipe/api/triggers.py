@@ -1,0 +1,124 @@
+"""`salespipe serve --watch`: the watcher, the Kafka consumer and the schedules inside the
+server. The server owns the warehouse, so their loads go through its writer, one at a
+time with the API's runs, and each commit moves the snapshot that readers and caches follow.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from salespipe.api.errors import RunInProgress
+from salespipe.api.state import ServerState
+from salespipe.config.model import Config
+from salespipe.ingest.results import RunResult
+from salespipe.triggers import Work
+from salespipe.triggers.runner import Triggers, WatchOptions
+from salespipe.triggers.schedule import Job
+from salespipe.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from salespipe.monitor import MonitorReport
+
+log = logging.getLogger("salespipe.triggers")
+
+
+def log_run(result: RunResult) -> None:
+    """One line per file in the server log, as `salespipe watch` prints them."""
+    log_files([f.to_dict() for f in result.files])
+
+
+def log_files(files: list[dict[str, Any]]) -> None:
+    for f in files:
+        line = (
+            f"{f['status']} {f['uri']} in={f['rows_in']:,} loaded={f['rows_loaded']:,} "
+            f"updated={f['rows_updated']:,} quarantined={f['rows_quarantined']:,} "
+            f"duplicate={f['rows_duplicate']:,}"
+        )
+        if f["status"] in ("rejected", "failed"):
+            log.warning("%s: %s", line, f["error"])
+        else:
+            log.info("%s", line)
+
+
+def monitor_pass(wh: Warehouse, config: Config) -> MonitorReport:
+    """`salespipe monitor run` on the server's writer, recorded in `runs` as 'monitor'
+    (`monitor_now` opens the warehouse itself, which the server holds)."""
+    from salespipe.ingest.run import new_run_id
+    from salespipe.monitor import run_monitor
+    from salespipe.monitor.runner import duckdb_connection
+
+    con, run_id = duckdb_connection(wh.con), new_run_id()
+    con.execute(
+        "INSERT INTO runs (run_id, command, started_at, status, files) "
+        "VALUES (?, 'monitor', now(), 'running', 0)",
+        [run_id],
+    )
+    try:
+        report = run_monitor(con, config, run_id=run_id)
+    except BaseException as exc:
+        con.execute(
+            "UPDATE runs SET finished_at = now(), status = 'error', error = ? WHERE run_id = ?",
+            [str(exc) or type(exc).__name__, run_id],
+        )
+        raise
+    con.execute(
+        "UPDATE runs SET finished_at = now(), status = 'ok', seconds = ? WHERE run_id = ?",
+        [report.seconds, run_id],
+    )
+    return report
+
+
+def server_triggers(state: ServerState, options: WatchOptions) -> Triggers:
+    """The configured triggers, wired to this server's writer; not started."""
+    config = state.config
+    jobs = state.jobs
+
+    def run_files(work: Work, command: str) -> RunResult:
+        return jobs.run_files(config, work, command)
+
+    def scheduled_run() -> None:
+        # The same job as POST /api/v1/runs: it shows as running_job and in the job list.
+        try:
+            job = jobs.submit(None)
+        except RunInProgress:
+            log.info("schedule: a run is in progress already; it loads what this one would")
+            return
+        job.done.wait()
+        if job.result is not None:
+            log_files(job.result["files"])
+
+    def scheduled_refresh() -> None:
+        from salespipe.quality import refresh_run
+
+        with jobs.writer() as wh:
+            refresh, checks = refresh_run(wh.con)
+        log.info(
+            "schedule: marts refreshed in %.2fs; checks %s",
+            refresh.seconds,
+            checks.to_dict()["status"],
+        )
+
+    def scheduled_monitor() -> None:  # freshness needs a clock, not only loads
+        started = time.perf_counter()
+        with jobs.writer() as wh:
+            report = monitor_pass(wh, state.current_config())
+        log.info(
+            "schedule: monitor pass in %.2fs, %d open event(s)",
+            time.perf_counter() - started,
+            report.open_events,
+        )
+
+    scheduled: dict[str, Job] = {
+        "run": scheduled_run,
+        "refresh": scheduled_refresh,
+        "monitor": scheduled_monitor,
+    }
+    return Triggers(
+        config,
+        run_files=run_files,
+        jobs=scheduled,
+        on_run=log_run,
+        options=options,
+    )
