@@ -25,9 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from doc_section import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / ".data"
-DOC = ROOT / "docs" / "benchmarks.md"
 START_MARK = "<!-- bench:api:start -->"
 END_MARK = "<!-- bench:api:end -->"
 TARGET_P95_MS = 50.0  # at concurrency 16
@@ -318,14 +319,7 @@ def write_doc(result: dict[str, Any]) -> None:
             END_MARK,
         ]
     )
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if START_MARK in text and END_MARK in text:
-        head, rest = text.split(START_MARK, 1)
-        _, tail = rest.split(END_MARK, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    write_section(section, START_MARK, END_MARK)
 
 
 def main() -> None:

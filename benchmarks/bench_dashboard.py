@@ -30,7 +30,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / ".data"
-DOC = ROOT / "docs" / "benchmarks.md"
 START_MARK = "<!-- bench:dashboard:start -->"
 END_MARK = "<!-- bench:dashboard:end -->"
 CHROMIUM = "/usr/bin/chromium"
@@ -51,6 +50,7 @@ CHARTS_JS = """() => document.querySelectorAll('.js-plotly-plot .svg-container')
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_api import Server, build_warehouse  # noqa: E402
+from doc_section import write_section  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -227,14 +227,7 @@ def write_doc(result: dict[str, Any]) -> None:
             END_MARK,
         ]
     )
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if START_MARK in text and END_MARK in text:
-        head, rest = text.split(START_MARK, 1)
-        _, tail = rest.split(END_MARK, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    write_section(section, START_MARK, END_MARK)
 
 
 def main() -> None:

@@ -34,7 +34,14 @@ DOC = ROOT / "docs" / "benchmarks.md"
 START_MARK = "<!-- bench:triggers:start -->"
 END_MARK = "<!-- bench:triggers:end -->"
 
-from tests.servers import moto_s3, tansu_kafka  # noqa: E402
+from tests.servers import (  # noqa: E402
+    create_topic,
+    moto_client,
+    moto_s3,
+    s3_event,
+    stop_process,
+    tansu_kafka,
+)
 
 
 def make_file(folder: Path, lines: int, seed: int) -> Path:
@@ -109,11 +116,7 @@ class WatchProcess:
         raise TimeoutError(f"{name} was not loaded within {timeout}s")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc, timeout=20)
 
 
 BASE = """\
@@ -146,24 +149,32 @@ def bench_folder(work: Path, files: list[Path]) -> list[float]:
     return out
 
 
-def bench_s3(work: Path, files: list[Path]) -> list[float]:
-    import boto3
+def s3_landing(folder: Path, endpoint: str, bootstrap: str | None = None) -> tuple[Any, Path]:
+    """The bucket `bench` on moto and a config in `folder` landing s3://bench/in (with a
+    Kafka trigger on topic `files` when a broker is given); returns an S3 client and it."""
+    s3 = moto_client(endpoint)
+    s3.create_bucket(Bucket="bench")
+    config = folder / "salespipe.yaml"
+    config.parent.mkdir(parents=True)
+    text = BASE.format(landing="s3://bench/in")
+    text += f"s3: {{endpoint_url: '{endpoint}', access_key_id: k, secret_access_key: s}}\n"
+    if bootstrap is not None:
+        text += f"triggers:\n  kafka: {{bootstrap_servers: '{bootstrap}', topic: files, group_id: bench}}\n"
+    config.write_text(text)
+    return s3, config
 
+
+def files_producer(bootstrap: str) -> Any:
+    """A Kafka producer for the topic `files`, created first."""
+    from confluent_kafka import Producer
+
+    create_topic(bootstrap, "files")
+    return Producer({"bootstrap.servers": bootstrap})
+
+
+def bench_s3(work: Path, files: list[Path]) -> list[float]:
     with moto_s3() as endpoint:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id="k",
-            aws_secret_access_key="s",
-            region_name="us-east-1",
-        )
-        s3.create_bucket(Bucket="bench")
-        config = work / "s3" / "salespipe.yaml"
-        config.parent.mkdir(parents=True)
-        config.write_text(
-            BASE.format(landing="s3://bench/in")
-            + f"s3: {{endpoint_url: '{endpoint}', access_key_id: k, secret_access_key: s}}\n"
-        )
+        s3, config = s3_landing(work / "s3", endpoint)
         watch = WatchProcess(config, "--poll", "1", "--settle", "0")
         time.sleep(3)
         out = []
@@ -179,27 +190,9 @@ def bench_s3(work: Path, files: list[Path]) -> list[float]:
 
 
 def bench_kafka(work: Path, files: list[Path]) -> list[float]:
-    import boto3
-    from confluent_kafka import Producer
-
     with moto_s3() as endpoint, tansu_kafka() as bootstrap:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id="k",
-            aws_secret_access_key="s",
-            region_name="us-east-1",
-        )
-        s3.create_bucket(Bucket="bench")
-        config = work / "kafka" / "salespipe.yaml"
-        config.parent.mkdir(parents=True)
-        config.write_text(
-            BASE.format(landing="s3://bench/in")
-            + f"s3: {{endpoint_url: '{endpoint}', access_key_id: k, secret_access_key: s}}\n"
-            + f"triggers:\n  kafka: {{bootstrap_servers: '{bootstrap}', topic: files, group_id: bench}}\n"
-        )
-        create_topic(bootstrap, "files")
-        producer = Producer({"bootstrap.servers": bootstrap})
+        s3, config = s3_landing(work / "kafka", endpoint, bootstrap)
+        producer = files_producer(bootstrap)
         watch = WatchProcess(config, "--poll", "3600", "--settle", "0")
         out = []
         try:
@@ -218,27 +211,9 @@ def bench_kafka(work: Path, files: list[Path]) -> list[float]:
 
 def bench_serve_kafka(work: Path, files: list[Path]) -> list[float]:
     """`salespipe serve --watch`: event produced -> the file's lines in GET /api/v1/kpis."""
-    import boto3
-    from confluent_kafka import Producer
-
     with moto_s3() as endpoint, tansu_kafka() as bootstrap:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id="k",
-            aws_secret_access_key="s",
-            region_name="us-east-1",
-        )
-        s3.create_bucket(Bucket="bench")
-        config = work / "serve" / "salespipe.yaml"
-        config.parent.mkdir(parents=True)
-        config.write_text(
-            BASE.format(landing="s3://bench/in")
-            + f"s3: {{endpoint_url: '{endpoint}', access_key_id: k, secret_access_key: s}}\n"
-            + f"triggers:\n  kafka: {{bootstrap_servers: '{bootstrap}', topic: files, group_id: bench}}\n"
-        )
-        create_topic(bootstrap, "files")
-        producer = Producer({"bootstrap.servers": bootstrap})
+        s3, config = s3_landing(work / "serve", endpoint, bootstrap)
+        producer = files_producer(bootstrap)
         log_path = config.parent / "serve.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
@@ -274,33 +249,13 @@ def bench_serve_kafka(work: Path, files: list[Path]) -> list[float]:
                 wait_until(lambda before=before: kpi_lines(url) > before, 120, name, pause=0.02)
                 out.append(time.perf_counter() - published)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc, timeout=60)
     return out
 
 
 def kpi_lines(url: str) -> int:
     with urllib.request.urlopen(url, timeout=30) as resp:
         return int(json.loads(resp.read())["lines"] or 0)
-
-
-def s3_event(bucket: str, key: str) -> bytes:
-    record = {
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket}, "object": {"key": key}},
-    }
-    return json.dumps({"Records": [record]}).encode()
-
-
-def create_topic(bootstrap: str, topic: str) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(topic, num_partitions=1)]).values():
-        future.result(timeout=10)
 
 
 def wait_until(

@@ -1,7 +1,9 @@
-"""Real servers for tests, bound to 127.0.0.1 on free ports and stopped by the tests."""
+"""Real servers for tests (and benchmarks), bound to 127.0.0.1 on free ports and stopped
+by the tests, with what talking to them takes: an S3 client, a Kafka topic, an S3 event."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -10,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -32,6 +35,15 @@ def wait_for_port(
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """Terminate, and kill what has not stopped within `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @contextmanager
 def moto_s3() -> Iterator[str]:
     """A real S3 HTTP endpoint (moto_server); yields its URL."""
@@ -46,11 +58,20 @@ def moto_s3() -> Iterator[str]:
         wait_for_port(port, proc=proc)  # type: ignore[arg-type]
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
+
+
+def moto_client(endpoint: str) -> Any:
+    """A boto3 S3 client of a moto_s3 endpoint, with the keys (k, s) configs give it."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+        region_name="us-east-1",
+    )
 
 
 @contextmanager
@@ -77,11 +98,24 @@ def tansu_kafka() -> Iterator[str]:
         wait_for_port(port, proc=proc)  # type: ignore[arg-type]
         yield f"127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
+
+
+def create_topic(bootstrap: str, topic: str) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(topic, num_partitions=1)]).values():
+        future.result(timeout=10)
+
+
+def s3_event(bucket: str, key: str) -> bytes:
+    """The notification S3 publishes when an object is created (what Kafka triggers read)."""
+    record = {
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": key}},
+    }
+    return json.dumps({"Records": [record]}).encode()
 
 
 def _pg_bin() -> Path:

@@ -9,7 +9,6 @@ runs take turns; SIGTERM lets the load in progress commit, then removes the disc
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import time
@@ -18,13 +17,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import boto3
 import duckdb
 import httpx
 import pytest
 
 from .conftest import cli, line
-from .servers import moto_s3, tansu_kafka
+from .servers import create_topic, moto_client, moto_s3, s3_event, tansu_kafka
 from .test_api_support import ApiServer, generate, serve
 from .test_s3 import csv_bytes
 
@@ -76,14 +74,6 @@ def finished_runs(server: ApiServer, command: str, count: int) -> list[dict[str,
     return found
 
 
-def s3_event(bucket: str, key: str) -> bytes:
-    record = {
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket}, "object": {"key": key}},
-    }
-    return json.dumps({"Records": [record]}).encode()
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     with moto_s3() as url:
@@ -96,26 +86,12 @@ def kafka() -> Iterator[str]:
         yield bootstrap
 
 
-def create_topic(bootstrap: str, topic: str) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(topic, num_partitions=1)]).values():
-        future.result(timeout=10)
-
-
 def test_kafka_event_numbers_show_in_the_api_within_5s(
     tmp_path: Path, s3_endpoint: str, kafka: str, record_property: Callable[[str, Any], None]
 ) -> None:
     from confluent_kafka import Producer
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="k",
-        aws_secret_access_key="s",
-        region_name="us-east-1",
-    )
+    s3 = moto_client(s3_endpoint)
     s3.create_bucket(Bucket="serve-watch")
     create_topic(kafka, "landed")
     config = tmp_path / "salespipe.yaml"

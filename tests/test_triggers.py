@@ -7,10 +7,11 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-import boto3
 import pytest
 
 from salespipe.config import load_config
@@ -21,7 +22,7 @@ from salespipe.triggers.schedule import build_scheduler, next_fire_times
 from salespipe.triggers.watch import Watcher
 
 from .conftest import BASIC_CONFIG, Project, line
-from .servers import moto_s3, tansu_kafka
+from .servers import moto_client, moto_s3, s3_event, tansu_kafka
 from .test_s3 import csv_bytes
 
 
@@ -34,18 +35,26 @@ def wait_until(predicate: object, timeout: float = 15.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
-# --- watched folders -------------------------------------------------------------------
-
-
-def test_watcher_waits_for_a_file_to_settle(project: Project) -> None:
+@contextmanager
+def watching(project: Project, **options: Any) -> Iterator[list[RunResult]]:
+    """The project's Watcher running on a thread; yields the runs it reports."""
     runs: list[RunResult] = []
-    watcher = Watcher(
-        load_config(project.config), settle_seconds=0.6, poll_seconds=0.2, on_run=runs.append
-    )
+    watcher = Watcher(load_config(project.config), on_run=runs.append, **options)
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run_forever, args=(stop,), daemon=True)
     thread.start()
     try:
+        yield runs
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+# --- watched folders -------------------------------------------------------------------
+
+
+def test_watcher_waits_for_a_file_to_settle(project: Project) -> None:
+    with watching(project, settle_seconds=0.6, poll_seconds=0.2) as runs:
         time.sleep(0.3)
         path = project.landing / "slow.csv"
         full = csv_bytes([line(f"T{i}", 1) for i in range(200)])
@@ -58,9 +67,6 @@ def test_watcher_waits_for_a_file_to_settle(project: Project) -> None:
         wait_until(lambda: any(f.status == "loaded" for r in runs for f in r.files))
         loaded = [f for r in runs for f in r.files if f.status == "loaded"]
         assert len(loaded) == 1 and loaded[0].rows_in == 200 and loaded[0].rows_quarantined == 0
-    finally:
-        stop.set()
-        thread.join(timeout=10)
 
 
 def test_watcher_catches_up_on_files_that_landed_while_down(project: Project) -> None:
@@ -94,31 +100,15 @@ def s3_config(project: Project, endpoint: str, bucket: str, extra: str = "") -> 
 
 
 def test_s3_polling_reads_each_object_once(project: Project, s3_endpoint: str) -> None:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="k",
-        aws_secret_access_key="s",
-        region_name="us-east-1",
-    )
+    s3 = moto_client(s3_endpoint)
     s3.create_bucket(Bucket="poll")
     s3_config(project, s3_endpoint, "poll")
-    runs: list[RunResult] = []
-    watcher = Watcher(
-        load_config(project.config), settle_seconds=0, poll_seconds=0.2, on_run=runs.append
-    )
-    stop = threading.Event()
-    thread = threading.Thread(target=watcher.run_forever, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with watching(project, settle_seconds=0, poll_seconds=0.2) as runs:
         s3.put_object(Bucket="poll", Key="in/a.csv", Body=csv_bytes([line("T1", 1)]))
         wait_until(lambda: loaded_rows(runs) == 1)
         s3.put_object(Bucket="poll", Key="in/b.csv", Body=csv_bytes([line("T2", 1)]))
         wait_until(lambda: loaded_rows(runs) == 2)
         time.sleep(0.6)
-    finally:
-        stop.set()
-        thread.join(timeout=10)
     loaded = [f.uri for r in runs for f in r.files]
     assert loaded == ["s3://poll/in/a.csv", "s3://poll/in/b.csv"]
 
@@ -131,15 +121,7 @@ def loaded_rows(runs: list[RunResult]) -> int:
 
 
 def test_parse_events() -> None:
-    s3_event = {
-        "Records": [
-            {
-                "eventName": "ObjectCreated:Put",
-                "s3": {"bucket": {"name": "b"}, "object": {"key": "in/sales+2025.csv"}},
-            }
-        ]
-    }
-    assert parse_event(json.dumps(s3_event).encode()) == ["s3://b/in/sales 2025.csv"]
+    assert parse_event(s3_event("b", "in/sales+2025.csv")) == ["s3://b/in/sales 2025.csv"]
     assert parse_event(b'{"uri": "s3://b/in/x.csv"}') == ["s3://b/in/x.csv"]
     assert parse_event(b"/data/landing/x.csv") == ["/data/landing/x.csv"]
     assert parse_event(b'{"Records": [{"eventName": "ObjectRemoved:Delete", "s3": {}}]}') == []
@@ -193,13 +175,7 @@ def test_kafka_events_load_exactly_once_and_poison_goes_to_dlq(
 ) -> None:
     from salespipe.triggers.kafka import EventConsumer
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="k",
-        aws_secret_access_key="s",
-        region_name="us-east-1",
-    )
+    s3 = moto_client(s3_endpoint)
     s3.create_bucket(Bucket="events")
     s3_config(
         project,
@@ -216,22 +192,9 @@ def test_kafka_events_load_exactly_once_and_poison_goes_to_dlq(
         Key="in/day1.csv",
         Body=csv_bytes([line("T1", 1), line("T2", 1, price="5.00")]),
     )
-    event = json.dumps(
-        {
-            "Records": [
-                {
-                    "eventName": "ObjectCreated:Put",
-                    "s3": {"bucket": {"name": "events"}, "object": {"key": "in/day1.csv"}},
-                }
-            ]
-        }
-    )
+    event = s3_event("events", "in/day1.csv")
     started = time.monotonic()
-    produce(
-        kafka,
-        "sales-files",
-        [event.encode(), event.encode(), b"{broken", b'{"uri": "s3://elsewhere/x.csv"}'],
-    )
+    produce(kafka, "sales-files", [event, event, b"{broken", b'{"uri": "s3://elsewhere/x.csv"}'])
     consumer = EventConsumer(
         config, consumer_settings={"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
     )

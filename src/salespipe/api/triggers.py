@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from salespipe.api.errors import RunInProgress
 from salespipe.api.state import ServerState
-from salespipe.config.model import Config
 from salespipe.ingest.results import RunResult
 from salespipe.triggers import Work
 from salespipe.triggers.runner import Triggers, WatchOptions
 from salespipe.triggers.schedule import Job
-from salespipe.warehouse import Warehouse
-
-if TYPE_CHECKING:
-    from salespipe.monitor import MonitorReport
 
 log = logging.getLogger("salespipe.triggers")
 
@@ -40,34 +35,6 @@ def log_files(files: list[dict[str, Any]]) -> None:
             log.warning("%s: %s", line, f["error"])
         else:
             log.info("%s", line)
-
-
-def monitor_pass(wh: Warehouse, config: Config) -> MonitorReport:
-    """`salespipe monitor run` on the server's writer, recorded in `runs` as 'monitor'
-    (`monitor_now` opens the warehouse itself, which the server holds)."""
-    from salespipe.ingest.run import new_run_id
-    from salespipe.monitor import run_monitor
-    from salespipe.monitor.runner import duckdb_connection
-
-    con, run_id = duckdb_connection(wh.con), new_run_id()
-    con.execute(
-        "INSERT INTO runs (run_id, command, started_at, status, files) "
-        "VALUES (?, 'monitor', now(), 'running', 0)",
-        [run_id],
-    )
-    try:
-        report = run_monitor(con, config, run_id=run_id)
-    except BaseException as exc:
-        con.execute(
-            "UPDATE runs SET finished_at = now(), status = 'error', error = ? WHERE run_id = ?",
-            [str(exc) or type(exc).__name__, run_id],
-        )
-        raise
-    con.execute(
-        "UPDATE runs SET finished_at = now(), status = 'ok', seconds = ? WHERE run_id = ?",
-        [report.seconds, run_id],
-    )
-    return report
 
 
 def server_triggers(state: ServerState, options: WatchOptions) -> Triggers:
@@ -101,9 +68,12 @@ def server_triggers(state: ServerState, options: WatchOptions) -> Triggers:
         )
 
     def scheduled_monitor() -> None:  # freshness needs a clock, not only loads
+        from salespipe.monitor.runner import duckdb_connection, monitor_pass
+
         started = time.perf_counter()
+        # On the server's writer: `monitor_now` would open the warehouse, which the server holds.
         with jobs.writer() as wh:
-            report = monitor_pass(wh, state.current_config())
+            report = monitor_pass(duckdb_connection(wh.con), state.current_config())
         log.info(
             "schedule: monitor pass in %.2fs, %d open event(s)",
             time.perf_counter() - started,

@@ -217,35 +217,47 @@ def monitor_after_run(con: Any, config: Config, run_id: str) -> MonitorReport | 
     return None
 
 
+def monitor_pass(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    *,
+    now: datetime | None = None,
+    send: bool = True,
+) -> MonitorReport:
+    """A pass outside any load on an open warehouse, recorded in `runs` as command
+    'monitor' (`monitor_now`, and the server's `monitor` schedule on its writer)."""
+    from salespipe.ingest.run import new_run_id
+
+    run_id = new_run_id()
+    con.execute(
+        "INSERT INTO runs (run_id, command, started_at, status, files) "
+        "VALUES (?, 'monitor', now(), 'running', 0)",
+        [run_id],
+    )
+    try:
+        report = run_monitor(con, config, run_id=run_id, now=now, send=send)
+    except BaseException as exc:
+        con.execute(
+            "UPDATE runs SET finished_at = now(), status = 'error', error = ? WHERE run_id = ?",
+            [str(exc) or type(exc).__name__, run_id],
+        )
+        raise
+    con.execute(
+        "UPDATE runs SET finished_at = now(), status = 'ok', seconds = ? WHERE run_id = ?",
+        [report.seconds, run_id],
+    )
+    return report
+
+
 def monitor_now(
     config: Config, *, now: datetime | None = None, send: bool = True, wait: float = 0.0
 ) -> MonitorReport:
     """`salespipe monitor run` (and the `monitor` schedule): a pass outside any load,
     recorded in `runs` as command 'monitor'."""
-    from salespipe.ingest.run import new_run_id
     from salespipe.warehouse import open_warehouse
 
-    run_id = new_run_id()
     with open_warehouse(config, wait=wait) as wh:
-        con = duckdb_connection(wh.con)
-        con.execute(
-            "INSERT INTO runs (run_id, command, started_at, status, files) "
-            "VALUES (?, 'monitor', now(), 'running', 0)",
-            [run_id],
-        )
-        try:
-            report = run_monitor(con, config, run_id=run_id, now=now, send=send)
-        except BaseException as exc:
-            con.execute(
-                "UPDATE runs SET finished_at = now(), status = 'error', error = ? WHERE run_id = ?",
-                [str(exc) or type(exc).__name__, run_id],
-            )
-            raise
-        con.execute(
-            "UPDATE runs SET finished_at = now(), status = 'ok', seconds = ? WHERE run_id = ?",
-            [report.seconds, run_id],
-        )
-    return report
+        return monitor_pass(duckdb_connection(wh.con), config, now=now, send=send)
 
 
 def change_event(

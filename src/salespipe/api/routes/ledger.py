@@ -3,11 +3,14 @@ and the status `salespipe status` shows. Not cached: a run's progress shows at o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from fastapi.types import DecoratedCallable
+from pydantic import BaseModel
 
 from salespipe.api.deps import TEXT_MAX, StateDep, known_params, require_read, snapshot_headers
 from salespipe.api.errors import responses
@@ -31,17 +34,25 @@ async def _read_json(state: ServerState, build: Any) -> Response:
     return Response(body, media_type="application/json", headers=snapshot_headers(snapshot))
 
 
-def _page(rows: list[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
-    return {"limit": limit, "offset": offset, "has_more": len(rows) > limit}
+def _page(key: str, rows: list[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
+    """One page of a list under `key`; `rows` holds one row past the page when there is more."""
+    return {key: rows[:limit], "limit": limit, "offset": offset, "has_more": len(rows) > limit}
 
 
-@router.get(
-    "/api/v1/runs",
-    summary="Recent runs, newest first",
-    response_model=RunList,
-    responses=responses(400, 401, 403),
-    dependencies=[Depends(known_params("limit", "offset"))],
-)
+def _list_route(
+    path: str, summary: str, model: type[BaseModel], *filters: str
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A paged list: its filters, then limit and offset, are the only parameters it takes."""
+    return router.get(
+        path,
+        summary=summary,
+        response_model=model,
+        responses=responses(400, 401, 403),
+        dependencies=[Depends(known_params(*filters, "limit", "offset"))],
+    )
+
+
+@_list_route("/api/v1/runs", "Recent runs, newest first", RunList)
 async def list_runs(
     state: StateDep,
     _auth: Annotated[object, Depends(require_read)],
@@ -52,20 +63,15 @@ async def list_runs(
         rows = run_rows(con, limit=offset + limit + 1)[offset:]
         running = state.jobs.running
         return {
-            "runs": rows[:limit],
-            **_page(rows, limit, offset),
+            **_page("runs", rows, limit, offset),
             "running_job": running.to_dict() if running else None,
         }
 
     return await _read_json(state, build)
 
 
-@router.get(
-    "/api/v1/files",
-    summary="The file ledger with per-file reconciliation, newest first",
-    response_model=FileList,
-    responses=responses(400, 401, 403),
-    dependencies=[Depends(known_params("limit", "offset"))],
+@_list_route(
+    "/api/v1/files", "The file ledger with per-file reconciliation, newest first", FileList
 )
 async def list_files(
     state: StateDep,
@@ -75,19 +81,19 @@ async def list_files(
 ) -> Response:
     def build(con: Cursor) -> dict[str, Any]:
         rows = file_rows(con, limit=offset + limit + 1)[offset:]
-        return {"files": rows[:limit], **_page(rows, limit, offset)}
+        return _page("files", rows, limit, offset)
 
     return await _read_json(state, build)
 
 
-@router.get(
+@_list_route(
     "/api/v1/quarantine",
-    summary="Quarantined rows with their file, line, raw values and reason codes",
-    response_model=QuarantineList,
-    responses=responses(400, 401, 403),
-    dependencies=[
-        Depends(known_params("source", "reason", "file", "include_replayed", "limit", "offset"))
-    ],
+    "Quarantined rows with their file, line, raw values and reason codes",
+    QuarantineList,
+    "source",
+    "reason",
+    "file",
+    "include_replayed",
 )
 async def list_quarantine(
     state: StateDep,
@@ -113,7 +119,7 @@ async def list_quarantine(
             limit=limit + 1,
             offset=offset,
         )
-        return {"rows": rows[:limit], **_page(rows, limit, offset)}
+        return _page("rows", rows, limit, offset)
 
     return await _read_json(state, build)
 
@@ -136,12 +142,11 @@ def alert_rows(
     return True, [e.to_dict() for e in found[offset:]]
 
 
-@router.get(
+@_list_route(
     "/api/v1/alerts",
-    summary="Monitor events (anomalies, drift, freshness), newest first",
-    response_model=AlertList,
-    responses=responses(400, 401, 403),
-    dependencies=[Depends(known_params("state", "limit", "offset"))],
+    "Monitor events (anomalies, drift, freshness), newest first",
+    AlertList,
+    "state",
 )
 async def list_alerts(
     state: StateDep,
@@ -155,7 +160,7 @@ async def list_alerts(
 ) -> Response:
     def build(con: Cursor) -> dict[str, Any]:
         available, rows = alert_rows(con, event_state, limit + 1, offset)
-        return {"alerts": rows[:limit], **_page(rows, limit, offset), "available": available}
+        return {**_page("alerts", rows, limit, offset), "available": available}
 
     return await _read_json(state, build)
 
