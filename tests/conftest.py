@@ -15,15 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 from typer.testing import CliRunner
 
 from salespipe.cli.app import app
 from salespipe.errors import SalespipeError
 
 # Property tests draw the same examples on every run, so CI is reproducible; explore
-# new examples locally with HYPOTHESIS_PROFILE=explore.
-settings.register_profile("ci", derandomize=True)
+# new examples locally with HYPOTHESIS_PROFILE=explore. CI reports a failing example
+# as found: shrinking each one through real CLI runs can take longer than the suite.
+settings.register_profile(
+    "ci", derandomize=True, phases=[Phase.explicit, Phase.reuse, Phase.generate]
+)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +88,9 @@ class Expected:
         gross = sum((r for _, q, r in revenue if q > 0), Decimal(0))
         returns = -sum((r for _, q, r in revenue if q < 0), Decimal(0))
         return {
-            "net_sales": (gross - returns).quantize(CENT),
-            "gross_sales": gross.quantize(CENT),
-            "returns_value": returns.quantize(CENT),
+            "net_sales": (gross - returns).quantize(CENT, rounding=ROUND_HALF_UP),
+            "gross_sales": gross.quantize(CENT, rounding=ROUND_HALF_UP),
+            "returns_value": returns.quantize(CENT, rounding=ROUND_HALF_UP),
             "orders": len({o for o, q, _ in revenue if q > 0}) if with_orders else None,
             "units_sold": sum((q for _, q, _ in revenue if q > 0), Decimal(0)),
         }
@@ -403,7 +403,11 @@ def test_online_retail_cancellations_and_orders(tmp_path: Path) -> None:
     kpis = assert_kpis(config, expected)
     # returns are exactly the cancellation invoices ('C...'), and only those are negative
     assert all(r < 0 for r in by_prefix["C"]) and all(r > 0 for r in by_prefix[""])
-    assert kpis["returns_value"] == -sum(by_prefix["C"], Decimal(0)).quantize(CENT) > 0
+    assert (
+        kpis["returns_value"]
+        == -sum(by_prefix["C"], Decimal(0)).quantize(CENT, rounding=ROUND_HALF_UP)
+        > 0
+    )
     # orders: invoices with a positive line; cancellations and rejected-only invoices are not
     invoices = {order for order, _, _ in expected.lines}
     assert int(kpis["orders"]) == len({i for i in invoices if not i.startswith("C")})

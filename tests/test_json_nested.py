@@ -4,7 +4,7 @@ event streams export them): nested keys become columns, `explode` makes a row pe
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,9 @@ def test_a_row_per_item_with_nested_keys_exact_to_the_cent(project: Project) -> 
     kpis = project.kpis()
     expected = _expected(ORDERS)
     for name, value in expected.items():
-        assert Decimal(str(kpis[name])) == value.quantize(Decimal("0.01")), name
+        assert Decimal(str(kpis[name])) == value.quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        ), name
     assert kpis["orders"] == 2
     assert kpis["active_stores"] == 2
 

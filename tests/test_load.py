@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import duckdb
@@ -137,13 +137,17 @@ def test_kpis_exact(project: Project) -> None:
         + Decimal("19.99")
         + 2 * Decimal("1234.5678")
     )
-    assert Decimal(str(k["gross_sales"])) == gross.quantize(Decimal("0.01"))
+    assert Decimal(str(k["gross_sales"])) == gross.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert Decimal(str(k["returns_value"])) == Decimal("19.99")
-    assert Decimal(str(k["net_sales"])) == (gross - Decimal("19.99")).quantize(Decimal("0.01"))
+    assert Decimal(str(k["net_sales"])) == (gross - Decimal("19.99")).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
     assert k["orders"] == 2
     assert k["units_sold"] == 6 and k["net_units"] == 5
     assert k["active_stores"] == 2
-    assert Decimal(str(k["average_order_value"])) == (gross / 2).quantize(Decimal("0.01"))
+    assert Decimal(str(k["average_order_value"])) == (gross / 2).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
     one_day = project.kpis("--from", "2025-01-02", "--to", "2025-01-02")
     assert one_day["orders"] == 1 and one_day["from"] == "2025-01-02"
     s2 = project.kpis("--store", "S2")
