@@ -33,11 +33,12 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
 
 test: $(STAMP) sysdeps lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_postgres.py
 	$(BIN)/python benchmarks/bench_marts.py
 	$(BIN)/python benchmarks/bench_triggers.py
 	$(BIN)/python benchmarks/bench_api.py

@@ -9,6 +9,7 @@ section of docs/benchmarks.md. `--quick` is a smoke test that prints and writes 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -62,6 +63,7 @@ class Sample:
     wall: float
     peak_rss: int  # bytes
     report: dict[str, Any]
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after the run
 
     @property
     def own_seconds(self) -> float:
@@ -178,17 +180,24 @@ def measure(cmd: list[str], cwd: Path) -> Sample:
     """Run one process; its wall time and its own peak RSS (wait4 reports it per child)."""
     out_path, err_path = cwd / "stdout.json", cwd / "stderr.txt"
     with out_path.open("wb") as out, err_path.open("wb") as err:
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
+        load_after = os.getloadavg()[0]
     proc.returncode = os.waitstatus_to_exitcode(status)
     text = out_path.read_text()
     if proc.returncode != 0:
         raise SystemExit(
             f"{shlex.join(cmd)} failed ({proc.returncode}):\n{err_path.read_text()}\n{text}"
         )
-    return Sample(wall=wall, peak_rss=usage.ru_maxrss * 1024, report=json.loads(text))
+    return Sample(
+        wall=wall,
+        peak_rss=usage.ru_maxrss * 1024,
+        report=json.loads(text),
+        load=(load_before, load_after),
+    )
 
 
 def fresh_dir(name: str) -> Path:
@@ -296,6 +305,9 @@ def save_run(sizes: list[SizeResult], info: dict[str, str], command: str) -> Non
         "sizes": [
             {
                 "size": sr.size.name,
+                "reps": sr.size.reps,
+                "conventional_reps": sr.size.conventional_reps,
+                "conventional_lines": sr.size.conventional_lines,
                 "file": str(sr.file),
                 "lines": sr.lines,
                 "notes": sr.notes,
@@ -303,7 +315,12 @@ def save_run(sizes: list[SizeResult], info: dict[str, str], command: str) -> Non
                     name: {
                         "lines": r.lines,
                         "samples": [
-                            {"wall": x.wall, "peak_rss": x.peak_rss, "report": x.report}
+                            {
+                                "wall": x.wall,
+                                "peak_rss": x.peak_rss,
+                                "load": list(x.load),
+                                "report": x.report,
+                            }
                             for x in r.samples
                         ],
                     }
@@ -321,8 +338,16 @@ def load_run() -> tuple[list[SizeResult], dict[str, str], str]:
     known = {s.name: s for s in (*FULL_SIZES, *QUICK_SIZES)}
     sizes = []
     for entry in record["sizes"]:
+        size = dataclasses.replace(
+            known[entry["size"]],
+            **{
+                k: entry[k]
+                for k in ("reps", "conventional_reps", "conventional_lines")
+                if k in entry
+            },
+        )
         sr = SizeResult(
-            size=known[entry["size"]],
+            size=size,
             file=Path(entry["file"]),
             lines=int(entry["lines"]),
             notes=list(entry["notes"]),
@@ -331,7 +356,15 @@ def load_run() -> tuple[list[SizeResult], dict[str, str], str]:
             sr.results[name] = Result(
                 name,
                 int(res["lines"]),
-                [Sample(x["wall"], int(x["peak_rss"]), x["report"]) for x in res["samples"]],
+                [
+                    Sample(
+                        x["wall"],
+                        int(x["peak_rss"]),
+                        x["report"],
+                        (float(x.get("load", [0, 0])[0]), float(x.get("load", [0, 0])[1])),
+                    )
+                    for x in res["samples"]
+                ],
             )
         sizes.append(sr)
     return sizes, record["machine"], record["command"]
@@ -449,13 +482,38 @@ def conventional_breakdown(sizes: list[SizeResult]) -> list[str]:
     return out
 
 
-def overload_warning(info: dict[str, str]) -> list[str]:
-    load, cpus = float(info["load"].split()[0]), int(info["cpus"])
+def run_loads(sizes: list[SizeResult]) -> list[float]:
+    """The 1-minute load averages sampled before and after every run (empty for old records)."""
+    return [
+        x
+        for sr in sizes
+        for res in sr.results.values()
+        for sample in res.samples
+        for x in sample.load
+        if sample.load != (0.0, 0.0)
+    ]
+
+
+def load_range(samples: list[Sample]) -> str:
+    loads = [x for s in samples for x in s.load if s.load != (0.0, 0.0)]
+    return f"{min(loads):.1f} – {max(loads):.1f}" if loads else "–"
+
+
+def load_text(loads: list[float]) -> str:
+    if not loads:
+        return "not recorded"
+    return f"median {statistics.median(loads):.1f}, {min(loads):.1f} – {max(loads):.1f}"
+
+
+def overload_warning(info: dict[str, str], sizes: list[SizeResult]) -> list[str]:
+    loads = run_loads(sizes)
+    load = statistics.median(loads) if loads else float(info["load"].split()[0])
+    cpus = int(info["cpus"])
     if load <= cpus:
         return []
     return [
-        f"**Warning:** other work was running (load {load:.1f} on {cpus} CPUs when the run "
-        "started): every absolute time below is inflated, and the ratios are noisier than usual.",
+        f"**Warning:** other work was running (median load {load:.1f} on {cpus} CPUs during the "
+        "runs): every absolute time below is inflated, and the ratios are noisier than usual.",
         "",
     ]
 
@@ -473,15 +531,17 @@ def render(sizes: list[SizeResult], info: dict[str, str], command: str) -> str:
         f"Python {info['python']}, DuckDB {info['duckdb']}, pandas {info['pandas']}, "
         f"pydantic {info['pydantic']}, SQLAlchemy {info['sqlalchemy']}, "
         f"duckdb-engine {info['duckdb-engine']}, psycopg {info['psycopg']}. Load average at "
-        f"the start: {info['load']}. The machine is shared and noisy: trust the ratios, "
+        f"the start: {info['load']}; 1-minute load average sampled before and after every run: "
+        f"{load_text(run_loads(sizes))}. The machine is shared and noisy: trust the ratios, "
         "measured in the same run, more than the absolute numbers.",
         "",
-        *overload_warning(info),
+        *overload_warning(info, sizes),
         "How: each contender is its own process, run several times, interleaved with the "
         "others, on the same file (already in the page cache). Wall time is measured from "
         'outside and includes interpreter start-up and imports ("own timer" is what the '
         "process measured itself); the table shows the median. Peak RSS is the process's own "
-        "maximum resident set (`wait4`), the largest over the runs.",
+        "maximum resident set (`wait4`; DuckDB runs inside it), the largest over the runs. "
+        "Load avg is the machine's 1-minute load average sampled before and after each run.",
         "",
         "- **ours**: `salespipe --config salespipe.yaml run --json` on a fresh warehouse each run "
         f'(one source, `pattern: "*.csv"`, `formats: {{sold_at: "{SOLD_AT_FORMAT}"}}`): '
@@ -503,8 +563,9 @@ def render(sizes: list[SizeResult], info: dict[str, str], command: str) -> str:
             f"{sr.file.stat().st_size / 1e6:,.0f} MB: `salespipe generate --days {sr.size.days} "
             f"--rows-per-day {sr.size.rows_per_day} --split none --seed 1`)",
             "",
-            "| contender | runs | median wall | min – max | own timer | lines/s | peak RSS |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| contender | runs | median wall | min – max | own timer | lines/s | peak RSS "
+            "| load avg |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for res in sr.results.values():
             if not res.samples:
@@ -514,7 +575,8 @@ def render(sizes: list[SizeResult], info: dict[str, str], command: str) -> str:
             out.append(
                 f"| {res.contender} | {len(walls)} | {res.wall:.2f} s | "
                 f"{min(walls):.2f} – {max(walls):.2f} s | {own:.2f} s | "
-                f"{res.lines_per_s:,.0f} | {mib(res.peak_rss)} |"
+                f"{res.lines_per_s:,.0f} | {mib(res.peak_rss)} | "
+                f"{load_range(res.samples)} |"
             )
         out.append("")
         ours = sr.results["ours"]
@@ -582,6 +644,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-doc", action="store_true", help="print the section only")
     parser.add_argument(
+        "--sizes",
+        default=",".join(s.name for s in FULL_SIZES),
+        help="comma-separated sizes to measure (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--reps", type=int, help="runs of ours and bare per size (default: 3 at every size)"
+    )
+    parser.add_argument(
+        "--conventional-reps",
+        type=int,
+        help="runs of the conventional pipeline (default: 3 at 1m; at 10m it is not run)",
+    )
+    parser.add_argument(
+        "--conventional-lines",
+        type=int,
+        metavar="N",
+        help="run the conventional pipeline on the first N lines of each file only; its "
+        "ratio then compares lines/s, and the report says so",
+    )
+    parser.add_argument(
         "--render-last",
         action="store_true",
         help="measure nothing: rewrite the docs section from the samples of the last full run",
@@ -597,7 +679,17 @@ def main(argv: list[str] | None = None) -> int:
         log(f"rewrote {DOC.relative_to(ROOT)} from {LAST_RUN.relative_to(ROOT)}")
         return 0
     info = machine()
-    sizes = measure_sizes(QUICK_SIZES if args.quick else FULL_SIZES, urls)
+    plan = QUICK_SIZES if args.quick else tuple(s for s in FULL_SIZES if s.name in args.sizes)
+    overrides = {
+        k: v
+        for k, v in (
+            ("reps", args.reps),
+            ("conventional_reps", args.conventional_reps),
+            ("conventional_lines", args.conventional_lines),
+        )
+        if v is not None
+    }
+    sizes = measure_sizes(tuple(dataclasses.replace(s, **overrides) for s in plan), urls)
     if not args.quick:
         save_run(sizes, info, command)
     section = render(sizes, info, command)

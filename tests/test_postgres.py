@@ -282,16 +282,16 @@ def test_documented_privileges_load_and_read_only_analyst(
     if setup == "database":
         with psycopg.connect(pg_server, autocommit=True) as admin:
             for statement in documented_sql("database", names):
-                admin.execute(statement)  # type: ignore[arg-type]
+                admin.execute(statement)
     else:
         create_database(pg_server, db)
     with psycopg.connect(f"{base}/{db}", autocommit=True) as admin:
         # hardened: PUBLIC gets nothing, so only the documented grants count
-        admin.execute(f'REVOKE ALL ON DATABASE "{db}" FROM PUBLIC')  # type: ignore[arg-type]
+        admin.execute(f'REVOKE ALL ON DATABASE "{db}" FROM PUBLIC')
         admin.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
         setup_sql = documented_sql("schema", names) if setup == "schema" else []
         for statement in [*setup_sql, *documented_sql("analyst", names, schema)]:
-            admin.execute(statement)  # type: ignore[arg-type]
+            admin.execute(statement)
 
     def url_as(role: str) -> str:
         return f"{base.replace('//postgres@', f'//{role}@')}/{db}"
@@ -317,7 +317,7 @@ def test_documented_privileges_load_and_read_only_analyst(
 
     with psycopg.connect(url_as(analyst), autocommit=True) as conn:
         for table, rows in (("fact_sales", 3), ("fact_sales_2025_03", 1), ("quarantine", 1)):
-            assert conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == rows  # type: ignore[arg-type]
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == rows
         assert conn.execute("SELECT count(*) FROM sales_daily").fetchall()[0][0] > 0
         for statement in (
             "DELETE FROM fact_sales",
@@ -325,4 +325,4 @@ def test_documented_privileges_load_and_read_only_analyst(
             "CREATE TABLE analyst_scratch (a int)",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute(statement)

@@ -55,6 +55,8 @@ class LookupView:
 
 @dataclass(frozen=True)
 class CompiledContract:
+    # yields the canonical fields, sale_date, fx_rate, line_revenue, line_cost, row_key,
+    # row_hash, mask (reason bits; 0 = valid) and raw_values (the raw row as JSON, when invalid)
     sql: str
     numbered: bool  # the SELECT yields `_row`; otherwise rows are numbered by rowid
     reasons: tuple[str, ...]
@@ -355,22 +357,41 @@ def compile_contract(
             f"ELSE CAST(({amount}) * fx_rate AS DECIMAL(38,10)) END"
         )
 
+    # The raw values ride along, so the quarantine gets them without a second read of the
+    # file; only rows that fail a check pay for their JSON (`raw_values`, NULL otherwise).
+    raw_refs = [f"__raw{i}" for i in range(len(raw_columns))]
+    passthrough = "".join(
+        f", {quote_ident(c)} AS {r}" for c, r in zip(raw_columns, raw_refs, strict=True)
+    )
+    raw_struct = ", ".join(
+        f"{sql_literal(c)}: {r}" for c, r in zip(raw_columns, raw_refs, strict=True)
+    )
+    final = (
+        f"SELECT * EXCLUDE ({', '.join(raw_refs)}), "
+        f"CASE WHEN mask <> 0 THEN to_json({{{raw_struct}}}) END AS raw_values"
+        if raw_refs
+        else "SELECT *, CAST(NULL AS JSON) AS raw_values"
+    )
     sql = f"""
 WITH joined AS ({joined}),
-texts AS (SELECT {row}{", ".join(text_cols)} FROM joined),
+texts AS (SELECT {row}{", ".join(text_cols)}{passthrough} FROM joined),
 typed AS (SELECT *, {", ".join(typed_cols)} FROM (SELECT *, {tz_expr} AS __tz FROM texts)),
 named AS (
   SELECT * EXCLUDE (__tz), timezone(__tz, sold_at__local) AS sold_at, CAST(sold_at__local AS DATE) AS sale_date
   FROM typed
 ),
-priced AS (SELECT n.*, {fx_sql} AS fx_rate, {AMOUNT} AS __amount FROM named n {fx_join})
-SELECT {row}{canonical}, sale_date, fx_rate,
-  {converted("__amount - coalesce(discount, 0)")} AS line_revenue,
-  {converted("CAST(quantity AS DECIMAL(38,4)) * unit_cost")} AS line_cost,
-  {key_sql} AS row_key,
-  {hash_sql} AS row_hash,
-  CAST({mask} AS BIGINT) AS mask
-FROM priced
+priced AS (SELECT n.*, {fx_sql} AS fx_rate, {AMOUNT} AS __amount FROM named n {fx_join}),
+checked AS (
+  SELECT {row}{canonical}, sale_date, fx_rate,
+    {converted("__amount - coalesce(discount, 0)")} AS line_revenue,
+    {converted("CAST(quantity AS DECIMAL(38,4)) * unit_cost")} AS line_cost,
+    {key_sql} AS row_key,
+    {hash_sql} AS row_hash,
+    CAST({mask} AS BIGINT) AS mask{"".join(", " + r for r in raw_refs)}
+  FROM priced
+)
+{final}
+FROM checked
 """
     raw_lower = {c.lower() for c in raw_columns}
     unused = tuple(c for c in raw_columns if c.lower() not in used and c.lower() in raw_lower)

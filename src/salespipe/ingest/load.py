@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ DIRTY_GROUPS = (
 )
 STAGING_TABLES = (
     "_dups",
-    "_dup_hashes",
+    "_dup_keys",
     "_qrows",
     "_qline_numbers",
     "_staged_t",
@@ -200,10 +201,10 @@ def _load_file(
     started = time.perf_counter()
     con = wh.con
     source = ctx.source
-    content_hash = content_hash or landed.content_hash()
     fingerprint = contract_fingerprint(source, ctx.config)
     result = FileResult(uri=landed.uri, source=source.name, status="loaded")
     if source.name_pattern and not re.fullmatch(source.name_pattern, landed.name):
+        content_hash = content_hash or landed.content_hash()
         result.status = "rejected"
         result.error = f"the file name does not match name_pattern '{source.name_pattern}'"
         result.hint = "rename the file or fix the source's `name_pattern:`"
@@ -213,11 +214,8 @@ def _load_file(
             wh, ctx, landed.uri, landed.name, landed.size, content_hash, fingerprint, result, []
         )
         return result
-    earlier = previously_loaded(con, source.name, content_hash)
-    if earlier is not None:
-        result.status = "skipped"
-        result.file_id = earlier[0]
-        result.error = f"same bytes already loaded as file {earlier[0]} ({earlier[1]})"
+    digest = _ContentHash(con, source.name, landed, content_hash)
+    if not digest.overlapped and _skipped(con, source.name, digest.value(), result):
         return result
     result.file_id = file_id = next_file_id(con)
     raw: RawFile | None = None
@@ -225,11 +223,15 @@ def _load_file(
         # Staging touches only temp tables, so it runs before the transaction: rowids of a
         # table created outside a transaction count rows from 0 in file order.
         raw, compiled = stage_file(wh.staging, ctx, landed)
+        if digest.overlapped and _skipped(con, source.name, digest.value(), result):
+            cleanup(wh, raw)
+            return result
+        file_hash = digest.value()
 
         def ledger() -> None:
             con.execute(
                 "DELETE FROM files WHERE source = ? AND content_hash = ? AND status <> 'loaded'",
-                [source.name, content_hash],
+                [source.name, file_hash],
             )
             result.seconds = time.perf_counter() - started
             record_file(
@@ -238,7 +240,7 @@ def _load_file(
                 landed.uri,
                 landed.name,
                 landed.size,
-                content_hash,
+                file_hash,
                 fingerprint,
                 result,
                 raw.columns if raw else [],
@@ -248,6 +250,9 @@ def _load_file(
     except SalespipeError as exc:
         _rollback(wh)
         cleanup(wh, raw)
+        file_hash = digest.value()
+        if digest.overlapped and _skipped(con, source.name, file_hash, result):
+            return result
         result.status = "rejected" if isinstance(exc, ContractError | ReadError) else "failed"
         result.rows_in = result.rows_loaded = result.rows_updated = 0
         result.rows_quarantined = result.rows_duplicate = 0
@@ -263,7 +268,7 @@ def _load_file(
             landed.uri,
             landed.name,
             landed.size,
-            content_hash,
+            file_hash,
             fingerprint,
             result,
             raw.columns if raw else [],
@@ -275,6 +280,67 @@ def _load_file(
         raise
     cleanup(wh, raw)
     return result
+
+
+def _skipped(con: Any, source: str, content_hash: str, result: FileResult) -> bool:
+    """Whether these bytes are already loaded; if so, `result` says so."""
+    earlier = previously_loaded(con, source, content_hash)
+    if earlier is None:
+        return False
+    result.status = "skipped"
+    result.file_id = earlier[0]
+    result.error = f"same bytes already loaded as file {earlier[0]} ({earlier[1]})"
+    return True
+
+
+class _ContentHash:
+    """A landed file's content hash, computed while the file is staged when it can be.
+
+    Same bytes have the same size: when no loaded file of the source has this size (or
+    an unknown one), the bytes are almost certainly new, and sha256 (2.5 s for 2 GB) runs
+    in a thread beside the staging. The ledger check by hash still decides, after it.
+    Otherwise the hash comes first, so a file loaded before is skipped without staging.
+    """
+
+    def __init__(self, con: Any, source: str, landed: LandedFile, known: str | None) -> None:
+        self._value = known
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if known is not None:
+            return
+        size = landed.local_path().stat().st_size
+        twin = first_row(
+            con.execute(
+                "SELECT 1 FROM files WHERE source = ? AND status = 'loaded' "
+                "AND (size_bytes = ? OR coalesce(size_bytes, 0) <= 0) LIMIT 1",
+                [source, size],
+            )
+        )
+        if twin is not None:
+            self._value = landed.content_hash()
+            return
+        self._thread = threading.Thread(
+            target=self._run, args=(landed,), name="salespipe-hash", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, landed: LandedFile) -> None:
+        try:
+            self._value = landed.content_hash()
+        except BaseException as exc:  # re-raised in the loading thread by value()
+            self._error = exc
+
+    @property
+    def overlapped(self) -> bool:
+        return self._thread is not None
+
+    def value(self) -> str:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 def _rollback(wh: Warehouse) -> None:
@@ -312,7 +378,7 @@ def merge_staged(
 
     months = list(counts[4] or [])
     dups = _find_duplicates(staging)
-    _stage_side_tables(staging, ctx, raw, compiled, file_id, invalid + dups, counts[2], counts[3])
+    _stage_side_tables(staging, ctx, raw, compiled, file_id, invalid, dups, counts[2], counts[3])
     fact_cols = [name for name, _ in FACT_COLUMNS]
     fact_types = dict(FACT_COLUMNS)
     incoming = ", ".join(
@@ -409,21 +475,20 @@ def merge_staged(
 def _find_duplicates(staging: duckdb.DuckDBPyConnection) -> int:
     """`_dups`: the valid rows whose key an earlier valid row of the file has; their count.
 
-    Candidates come from a 64-bit hash of the key (a fixed-width aggregate over every row
-    rather than one over the key strings); the keys themselves then decide, so a hash
-    collision costs a little work and never a row. Without candidates: no second pass.
+    Repeated keys are found first; only when there are some does a second pass number
+    the rows of those keys in file order (most files have none).
     """
     staging.execute(
-        "CREATE TEMP TABLE _dup_hashes AS SELECT hash(row_key) AS h FROM _staged WHERE mask = 0 "
-        "GROUP BY h HAVING count(*) > 1"
+        "CREATE TEMP TABLE _dup_keys AS SELECT row_key FROM _staged WHERE mask = 0 "
+        "GROUP BY row_key HAVING count(*) > 1"
     )
-    if first_row(staging.execute("SELECT 1 FROM _dup_hashes LIMIT 1")) is None:
+    if first_row(staging.execute("SELECT 1 FROM _dup_keys LIMIT 1")) is None:
         staging.execute("CREATE TEMP TABLE _dups (_row BIGINT)")
         return 0
     staging.execute(
         "CREATE TEMP TABLE _dups AS SELECT _row FROM ("
         "  SELECT _row, row_number() OVER (PARTITION BY row_key ORDER BY _row) AS rn FROM _staged"
-        "  WHERE mask = 0 AND hash(row_key) IN (SELECT h FROM _dup_hashes)"
+        "  WHERE mask = 0 AND row_key IN (SELECT row_key FROM _dup_keys)"
         ") WHERE rn > 1"
     )
     return int(first_row(staging.execute("SELECT count(*) FROM _dups"))[0])  # type: ignore[index]
@@ -435,7 +500,8 @@ def _stage_side_tables(
     raw: RawFile,
     compiled: CompiledContract,
     file_id: int,
-    quarantined: int,
+    invalid: int,
+    dups: int,
     first_day: date | None,
     last_day: date | None,
 ) -> None:
@@ -469,7 +535,7 @@ def _stage_side_tables(
         "AS DATE) AS d) WHERE d IS NOT NULL",
         [first_day, last_day],
     )
-    _stage_quarantine(staging, ctx, raw, compiled, file_id, quarantined)
+    _stage_quarantine(staging, ctx, raw, compiled, file_id, invalid, dups)
 
 
 def _merge_side_tables(wh: Warehouse) -> None:
@@ -502,18 +568,30 @@ def _stage_quarantine(
     raw: RawFile,
     compiled: CompiledContract,
     file_id: int,
-    quarantined: int,
+    invalid: int,
+    dups: int,
 ) -> None:
     """`_qrows`: the file's quarantined rows with their raw values, line and reasons."""
     now = datetime.now(UTC)
     staging.execute(
         "CREATE TEMP TABLE _qrows (" + ", ".join(f"{n} {t}" for n, t in QUARANTINE_COLUMNS) + ")"
     )
-    if quarantined:
-        rows_sql = (
-            f"SELECT _row, {compiled.reason_sql()} AS reasons FROM _staged WHERE mask <> 0 "
-            f"UNION ALL SELECT _row, ['{DUPLICATE_KEY}'] FROM _dups"
+    parts = []
+    if invalid:
+        # Invalid rows carry their raw values from staging (no second read of the file).
+        parts.append(
+            f"SELECT _row, {compiled.reason_sql()} AS reasons, raw_values AS raw "
+            "FROM _staged WHERE mask <> 0"
         )
+    if dups:
+        # Duplicates are valid rows: their raw values come from the raw view.
+        raw_struct = ", ".join(f"{_sql_key(c)}: r.{quote_ident(c)}" for c in raw.columns)
+        parts.append(
+            f"SELECT _row, ['{DUPLICATE_KEY}'] AS reasons, to_json({{{raw_struct}}}) AS raw "
+            f"FROM _dups JOIN {raw.view} r USING (_row)"
+        )
+    if parts:
+        rows_sql = " UNION ALL ".join(parts)
         if raw.line_map is None and not raw.rejects:
             # Data row n is on line n + header: no round trip of the row numbers.
             numbered = f"SELECT *, _row + {raw.header_lines} AS line FROM ({rows_sql})"
@@ -525,12 +603,9 @@ def _stage_quarantine(
                 [rows, raw.lines_of(rows)],
             )
             numbered = f"SELECT * FROM ({rows_sql}) JOIN _qline_numbers USING (_row)"
-        raw_struct = (
-            "{" + ", ".join(f"{_sql_key(c)}: r.{quote_ident(c)}" for c in raw.columns) + "}"
-        )
         staging.execute(
-            f"INSERT INTO _qrows SELECT ?, ?, q._row, q.line, q.reasons, CAST(to_json({raw_struct}) "
-            f"AS JSON), 'open', NULL, ? FROM ({numbered}) q JOIN {raw.view} r USING (_row)",
+            "INSERT INTO _qrows SELECT ?, ?, q._row, q.line, q.reasons, q.raw, 'open', NULL, ? "
+            f"FROM ({numbered}) q",
             [file_id, ctx.source.name, now],
         )
     if raw.rejects:

@@ -37,6 +37,22 @@ STAGING_OBJECTS = (
     ("TABLE", "_same_keys"),
 )
 WAREHOUSE_TEMPS = ("_incoming_keys", "_dirty_w")
+# A partition that grows by this share of its rows (or is new) is analyzed in the load,
+# on the columns the data tests and mart refreshes filter and group by (a third of the
+# cost of every column); autovacuum still analyzes the whole table later, as a partial
+# ANALYZE leaves its change counter alone.
+ANALYZE_GROWTH = 0.1
+ANALYZED_COLUMNS = (
+    "file_id",
+    "source",
+    "row_key",
+    "sale_date",
+    "store_id",
+    "product_id",
+    "customer_id",
+    "salesperson_id",
+    "transaction_id",
+)
 
 
 def merge_fact(
@@ -55,6 +71,9 @@ def merge_fact(
     dirty_select, dirty_groups = dirty
     try:
         staging.execute(f"CREATE OR REPLACE TEMP VIEW _incoming_v AS {incoming_sql}")
+        # The partition lock first, as loads always took it: concurrent loads of one source
+        # then look for each other's keys only after the earlier one committed.
+        missing = missing_partitions(wh.con, months)
         same, changed = _match_existing(wh, source, file_id, dirty)
         keep = (
             " WHERE NOT EXISTS (SELECT 1 FROM _same_keys k WHERE k.row_key = i.row_key)"
@@ -71,7 +90,7 @@ def merge_fact(
         )
         transfer(wh, "SELECT * FROM _dirty_t", "_dirty_w", DIRTY_COLUMNS)
         wh.con.execute("INSERT INTO mart_dirty SELECT * FROM _dirty_w")
-        _copy_into_partitions(wh, "_new_rows", columns, months)
+        _copy_into_partitions(wh, "_new_rows", columns, months, missing)
         for table in WAREHOUSE_TEMPS:
             wh.con.execute_native(f"DROP TABLE IF EXISTS {table}")
     finally:
@@ -141,16 +160,27 @@ def _same_keys_to_staging(wh: PostgresWarehouse) -> None:
 
 
 def _copy_into_partitions(
-    wh: PostgresWarehouse, rows: str, columns: Sequence[tuple[str, str]], months: list[date]
+    wh: PostgresWarehouse,
+    rows: str,
+    columns: Sequence[tuple[str, str]],
+    months: list[date],
+    missing: list[date],
 ) -> None:
     """COPY each month's rows into its partition; a new month's partition is filled
-    detached and attached after, so its indexes are built once instead of row by row."""
-    missing = set(missing_partitions(wh.con, months))
-    for month in sorted({m.replace(day=1) for m in months}):
+    detached and attached after, so its indexes are built once instead of row by row.
+
+    A partition the load created, or grew by a tenth or more, is analyzed before the
+    commit: the data tests and marts that run right after plan on its statistics, and
+    without them the planner guesses that a file's rows are a few and reads them all
+    through an index (measured at 1M lines: checks 32 s instead of 6 s with
+    effective_cache_size=8GB)."""
+    firsts = sorted({m.replace(day=1) for m in months})
+    held = _estimated_rows(wh, [Partition.of(m).name for m in firsts if m not in missing])
+    for month in firsts:
         p = Partition.of(month)
         if month in missing:
             create_detached_partition(wh.con, month)
-        copy_rows(
+        copied = copy_rows(
             wh,
             f"SELECT * FROM {rows} WHERE sale_date >= DATE '{p.start.isoformat()}' "
             f"AND sale_date < DATE '{p.end.isoformat()}'",
@@ -159,3 +189,17 @@ def _copy_into_partitions(
         )
         if month in missing:
             attach_partition(wh.con, month)
+        if copied and copied >= ANALYZE_GROWTH * held.get(p.name, 0.0):
+            wh.con.execute_native(f"ANALYZE {p.name} ({', '.join(ANALYZED_COLUMNS)})")
+
+
+def _estimated_rows(wh: PostgresWarehouse, names: list[str]) -> dict[str, float]:
+    """The planner's row estimate of each existing partition (0 when never counted)."""
+    if not names:
+        return {}
+    found = wh.con.execute_native(
+        "SELECT n, greatest(c.reltuples, 0) FROM unnest(%(names)s::text[]) n "
+        "JOIN pg_class c ON c.oid = to_regclass(n)",
+        {"names": names},
+    ).fetchall()
+    return {str(n): float(r) for n, r in found}
