@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,30 @@ def test_load_upsert_and_quarantine_on_postgres(pg_project: Project) -> None:
     assert pg_project.run()["files"] == [] or all(
         x["status"] == "skipped" for x in pg_project.run()["files"]
     )
+
+
+def test_correction_moves_a_sale_into_a_new_month_partition(pg_project: Project) -> None:
+    """A changed row whose new date falls in a month without a partition: the old version
+    leaves its partition, the new one lands in the partition the load attaches, and the
+    marts of both months follow."""
+    pg_project.write_csv("d1.csv", [line("T1", 1), line("T2", 1, price="5.00")])
+    pg_project.run()
+    pg_project.write_csv(
+        "d2.csv",
+        [line("T1", 1, sold_at="2025-04-02 12:00:00", price="12.00"), line("T2", 1, price="5.00")],
+    )
+    f = pg_project.run()["files"][-1]
+    assert (f["rows_loaded"], f["rows_updated"], f["rows_duplicate"]) == (0, 1, 1)
+    url = pg_project.url  # type: ignore[attr-defined]
+    by_partition = pg_one(
+        url, "SELECT tableoid::regclass::text, count(*) FROM fact_sales GROUP BY 1 ORDER BY 1"
+    )
+    assert by_partition == [("fact_sales_2025_01", 1), ("fact_sales_2025_04", 1)]
+    assert pg_one(url, "SELECT month, net_sales FROM sales_monthly ORDER BY month") == [
+        (date(2025, 1, 1), Decimal("5.0000000000")),
+        (date(2025, 4, 1), Decimal("12.0000000000")),
+    ]
+    assert pg_project.cli("check").code == 0
 
 
 def test_replay_on_postgres(pg_project: Project) -> None:

@@ -38,8 +38,8 @@ STAGING_OBJECTS = (
 )
 WAREHOUSE_TEMPS = ("_incoming_keys", "_dirty_w")
 # A partition that grows by this share of its rows (or is new) is analyzed in the load,
-# on the columns the data tests and mart refreshes filter and group by (a third of the
-# cost of every column); autovacuum still analyzes the whole table later, as a partial
+# on the columns the data tests and mart refreshes filter and group by (under half the
+# cost of all columns); autovacuum still analyzes the whole table later, as a partial
 # ANALYZE leaves its change counter alone.
 ANALYZE_GROWTH = 0.1
 ANALYZED_COLUMNS = (
