@@ -313,7 +313,7 @@ def test_dashboard_command_starts_an_api_over_postgres(
                 if health.status_code == 200:
                     break
             except httpx.HTTPError:
-                pass
+                pass  # not listening yet: try again until the deadline
             time.sleep(0.3)
         assert health is not None and health.status_code == 200, proc.stdout
         info = json.loads(discovery.read_text())

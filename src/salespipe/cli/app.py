@@ -1172,13 +1172,8 @@ def demo(
     ] = True,
 ) -> None:
     """Try salespipe: sample data, a run, the KPIs, then the API and dashboard until Ctrl-C."""
-    from salespipe.cli.demo import (
-        DemoOptions,
-        generate_sample,
-        prepare_project,
-        start_api,
-        stop_process,
-    )
+    from salespipe.cli.demo import DemoOptions, generate_sample, prepare_project, start_api
+    from salespipe.dashboard.launch import stop_process
     from salespipe.ingest.run import run_pipeline
 
     def say(text: str) -> None:

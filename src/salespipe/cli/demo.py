@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from salespipe.config.model import Config
+from salespipe.dashboard.launch import stop_process
 from salespipe.errors import UsageError, WarehouseError
 
 START_TIMEOUT = 120.0
@@ -108,13 +109,3 @@ def start_api(config_path: Path, port: int) -> tuple[subprocess.Popen[bytes], st
             raise WarehouseError(f"the API did not answer within {START_TIMEOUT:.0f} s")
         time.sleep(0.2)
     return process, url
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

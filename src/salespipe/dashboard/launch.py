@@ -36,13 +36,19 @@ class ApiEndpoint:
     process: subprocess.Popen[bytes] | None = None  # a server this command started
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a child we started; kill it if it does not exit within 30 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def is_loopback(host: str) -> bool:
@@ -213,12 +219,7 @@ def run_dashboard(
     except KeyboardInterrupt:
         return 0 if stopping or process is None else 130
     finally:
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            stop_process(process)
         endpoint.stop()
         signal.signal(signal.SIGTERM, previous)
