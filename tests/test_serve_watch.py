@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -215,16 +216,22 @@ def test_sigterm_lets_the_load_in_progress_commit(tmp_path: Path) -> None:
             "the watcher's load in progress",
             lambda: any(r["status"] == "running" for r in runs_of(server, "watch")),
         )
+        signalled = datetime.now(UTC)
         code = server.stop(signal.SIGTERM)
     log = server.log.read_text()
     assert code in (0, -signal.SIGTERM), log
     assert not server.discovery.exists()
-    assert "finishing the load in progress" in log and "triggers: stopped" in log
+    # (the log says "finishing the load in progress" when the shutdown reaches the
+    # triggers before the load ends: not asserted, the shutdown's own pace decides it)
+    assert "triggers: stopped" in log
     # The server is gone: the warehouse holds the whole file, and a finished run.
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         files = con.execute("SELECT status, rows_in, rows_loaded FROM files").fetchall()
         runs = con.execute("SELECT command, status FROM runs").fetchall()
         lines = con.execute("SELECT count(*) FROM fact_sales").fetchall()[0][0]
+        finished = con.execute("SELECT max(finished_at) FROM runs").fetchall()[0][0]
+    # the run was in progress when the signal came, and the server let it commit whole
+    assert finished > signalled, (finished, signalled)
     assert [(status, rows_in) for status, rows_in, _ in files] == [("loaded", rows)]
     assert runs == [("watch", "ok")]
     assert lines == files[0][2] > 99_000

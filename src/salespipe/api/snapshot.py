@@ -30,7 +30,7 @@ SNAPSHOT_SQL = (
 SNAPSHOT_SQL_NO_MARTS = "SELECT 0, (SELECT coalesce(max(file_id), 0) FROM files), 0"
 # DuckDB's dialect, transpiled; EXTRACT(EPOCH ...) is exact to the microsecond there.
 COUNTED_SNAPSHOT_SQL = (
-    "SELECT (SELECT commits FROM salespipe_commits WHERE id = 1), "
+    "SELECT (SELECT sum(commits) FROM salespipe_commits), "
     "(SELECT coalesce(max(file_id), 0) FROM files), "
     "(SELECT coalesce(CAST(EXTRACT(EPOCH FROM max(refreshed_at)) * 1000000 AS BIGINT), 0) "
     "FROM mart_state)"

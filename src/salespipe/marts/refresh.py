@@ -36,7 +36,7 @@ from salespipe.marts.scope import (
     save_seen_attributes,
     target_partitions,
 )
-from salespipe.warehouse.sql import first_row
+from salespipe.warehouse.sql import MART_REFRESH_LOCK, first_row, serialized
 
 MODES = ("full", "incremental", "whole", "unchanged", "skipped")
 
@@ -125,43 +125,37 @@ def refresh_marts(
         return report
     ctx: _Context | None = None
     clock = _Clock()
-    con.execute("INSERT INTO meta VALUES ('marts_refresh', '') ON CONFLICT DO NOTHING")
-    con.execute("BEGIN TRANSACTION")
     try:
-        # One refresher at a time: on an engine with concurrent writers, a second refresh
-        # waits on this row until the first commits (a no-op with a single writer).
-        con.execute("UPDATE meta SET value = ? WHERE key = 'marts_refresh'", [run_id or "refresh"])
-        dirty = collect_dirty(con)
-        report.phases["collect_dirty"] = clock.lap()
-        report.dirty = dirty.counts
-        report.changed_attributes = dirty.changed_members
-        ctx = _Context(
-            full=full,
-            dirty=dirty,
-            fields=FieldProbe(con),
-            state=_load_state(con),
-            tables=_existing_tables(con),
-        )
-        for mart in marts:
-            try:
-                report.marts.append(_refresh_one(con, mart, ctx))
-            except database_errors() as exc:
-                raise MartError(
-                    f"mart {mart.name} failed to refresh: {str(exc).splitlines()[0]}",
-                    hint="the loaded files are committed and their keys stay dirty; after fixing, "
-                    "run `salespipe marts refresh` (or --full)",
-                ) from exc
-        report.phases["marts"] = clock.lap()
-        _record(con, [(m, o) for m, o in zip(marts, report.marts, strict=True)], run_id)
-        consume_dirty(con)
-        save_seen_attributes(con, everything=full or bool(ctx.rebuilt))
-        report.phases["bookkeeping"] = clock.lap()
-        con.execute("COMMIT")
+        # One refresher at a time, reading one snapshot: on an engine with concurrent
+        # writers a load that commits meanwhile keeps its keys for the next refresh, and
+        # every mart of this one reflects the same fact rows.
+        with serialized(con, MART_REFRESH_LOCK):
+            dirty = collect_dirty(con)
+            report.phases["collect_dirty"] = clock.lap()
+            report.dirty = dirty.counts
+            report.changed_attributes = dirty.changed_members
+            ctx = _Context(
+                full=full,
+                dirty=dirty,
+                fields=FieldProbe(con),
+                state=_load_state(con),
+                tables=_existing_tables(con),
+            )
+            for mart in marts:
+                try:
+                    report.marts.append(_refresh_one(con, mart, ctx))
+                except database_errors() as exc:
+                    raise MartError(
+                        f"mart {mart.name} failed to refresh: {str(exc).splitlines()[0]}",
+                        hint="the loaded files are committed and their keys stay dirty; after "
+                        "fixing, run `salespipe marts refresh` (or --full)",
+                    ) from exc
+            report.phases["marts"] = clock.lap()
+            _record(con, [(m, o) for m, o in zip(marts, report.marts, strict=True)], run_id)
+            consume_dirty(con)
+            save_seen_attributes(con, everything=full or bool(ctx.rebuilt))
+            report.phases["bookkeeping"] = clock.lap()
         report.phases["commit"] = clock.lap()
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        raise
     finally:
         _drop_temps(con, ctx)
     report.seconds = time.perf_counter() - started

@@ -16,7 +16,7 @@ from salespipe.quality.fact_tests import fact_tests
 from salespipe.quality.mart_tests import mart_tests
 from salespipe.quality.model import SAMPLE_ROWS, CheckReport, CheckResult, DataTest
 from salespipe.quality.reconcile import cleanup, prepare, reconcile_tests
-from salespipe.warehouse.sql import first_row
+from salespipe.warehouse.sql import first_row, one_snapshot, step
 
 
 def _mart_status(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str | None]]:
@@ -59,16 +59,19 @@ def run_checks(
 ) -> CheckReport:
     """Run every data test (fact tests limited to `file_ids` when given) and store the results."""
     started = time.perf_counter()
-    tests, skipped = planned_tests(con, file_ids)
     report = CheckReport(run_id=run_id)
-    if any(t.kind == "reconcile" for t in tests):
-        prepare(con)
-    try:
-        report.results = [run_test(con, t) for t in tests] + skipped
-    finally:
-        cleanup(con)
-    report.seconds = time.perf_counter() - started
-    store_report(con, report)
+    # The fact's totals, the pending keys and every mart are read from one state of the
+    # data, also while other processes load (server engines).
+    with one_snapshot(con):
+        tests, skipped = planned_tests(con, file_ids)
+        if any(t.kind == "reconcile" for t in tests):
+            prepare(con)
+        try:
+            report.results = [run_test(con, t) for t in tests] + skipped
+        finally:
+            cleanup(con)
+        report.seconds = time.perf_counter() - started
+        store_report(con, report)
     return report
 
 
@@ -76,19 +79,20 @@ def run_test(con: duckdb.DuckDBPyConnection, test: DataTest) -> CheckResult:
     t0 = time.perf_counter()
     result = CheckResult(test.name, test.kind, test.target, "pass")
     try:
-        cursor = con.execute(
-            f"SELECT *, count(*) OVER () AS _failures FROM ({test.sql}) AS t LIMIT {SAMPLE_ROWS}"
-        )
-        rows = _dicts(cursor)
-        if rows:
-            result.status = "fail"
-            result.failures = int(rows[0]["_failures"])
-            for row in rows:
-                del row["_failures"]
-            result.rows = rows
-            if test.detail_sql:
-                result.rows = _dicts(con.execute(f"{test.detail_sql} LIMIT {SAMPLE_ROWS}"))
-            result.message = f"{result.failures} offending row(s): {test.description}"
+        with step(con):
+            cursor = con.execute(
+                f"SELECT *, count(*) OVER () AS _failures FROM ({test.sql}) AS t LIMIT {SAMPLE_ROWS}"
+            )
+            rows = _dicts(cursor)
+            if rows:
+                result.status = "fail"
+                result.failures = int(rows[0]["_failures"])
+                for row in rows:
+                    del row["_failures"]
+                result.rows = rows
+                if test.detail_sql:
+                    result.rows = _dicts(con.execute(f"{test.detail_sql} LIMIT {SAMPLE_ROWS}"))
+                result.message = f"{result.failures} offending row(s): {test.description}"
     except database_errors() as exc:
         result.status = "error"
         result.message = str(exc).splitlines()[0]

@@ -40,6 +40,8 @@ class Triggers:
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _scheduler: Any = None
+    _loading: int = 0  # loads a trigger thread is running now
+    _loading_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def consumes_kafka(self) -> bool:
@@ -73,16 +75,26 @@ class Triggers:
             self.options.settle_seconds,
             self.options.poll_seconds,
             on_run=self.on_run,
-            run_files=self.run_files,
+            run_files=self._counted,
         )
         self._threads = [self._thread("watch", watcher.run_forever)]
         if self.consumes_kafka:
-            consumer = EventConsumer(self.config, run_files=self.run_files, on_run=self.on_run)
+            consumer = EventConsumer(self.config, run_files=self._counted, on_run=self.on_run)
             self._threads.append(self._thread("kafka", consumer.run_forever))
         for thread in self._threads:
             thread.start()
         if self._scheduler is not None:
             self._scheduler.start()
+
+    def _counted(self, *args: Any, **kwargs: Any) -> Any:
+        """`run_files`, counted while it runs (so `stop()` knows a load is in progress)."""
+        with self._loading_lock:
+            self._loading += 1
+        try:
+            return self.run_files(*args, **kwargs)
+        finally:
+            with self._loading_lock:
+                self._loading -= 1
 
     def _thread(self, name: str, target: Callable[[threading.Event], object]) -> threading.Thread:
         def run() -> None:
@@ -105,13 +117,12 @@ class Triggers:
     def stop(self) -> None:
         """Stop taking new work and wait for the load in progress to commit: never half a load."""
         self._stop.set()
+        if self._loading:
+            log.warning("triggers: finishing the load in progress (kill -9 is safe too)")
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)  # a scheduled job in progress finishes
         for thread in self._threads:
-            thread.join(timeout=1.0)  # an idle trigger notices `stop` within half a second
-            if thread.is_alive():
-                log.warning("triggers: %s is finishing the load in progress", thread.name)
-                thread.join()
+            thread.join()  # an idle trigger notices `stop` within half a second
         log.info("triggers: stopped")
 
 

@@ -80,6 +80,8 @@ def open_duckdb(
                 raise _lock_message(path, exc, waited=wait) from None
             time.sleep(0.2)
     con.execute("SET TimeZone = 'UTC'")
+    # salespipe draws its own progress; DuckDB's bar would print over it on long statements
+    con.execute("SET enable_progress_bar = false")
     memory_limit = memory_limit or (None if read_only else WRITER_MEMORY_LIMIT)
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")

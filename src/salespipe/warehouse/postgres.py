@@ -8,7 +8,11 @@ table is partitioned by month; partitions are created on demand inside the load.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -136,6 +140,37 @@ class PgConnection:
         """Run PostgreSQL SQL as written (for what has no DuckDB spelling)."""
         return PgResult(self.raw.execute(sql, params, prepare=False))
 
+    def begin_serialized(self, lock: int) -> None:
+        """Begin a transaction that reads one snapshot (REPEATABLE READ), taken after the
+        session lock `lock` is held: a second holder waits, then sees the first's commit."""
+        self.raw.execute("SELECT pg_advisory_lock(%s)", [lock])
+        try:
+            self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        except BaseException:
+            self.raw.execute("SELECT pg_advisory_unlock(%s)", [lock])
+            raise
+
+    def end_serialized(self, lock: int, *, commit: bool) -> None:
+        try:
+            self.raw.execute("COMMIT" if commit else "ROLLBACK")
+        finally:
+            self.raw.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+    def begin_snapshot(self) -> None:
+        """Begin a transaction whose statements all read one snapshot of committed data."""
+        self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A failed statement inside undoes only itself, not the whole transaction."""
+        self.raw.execute("SAVEPOINT salespipe_step")
+        try:
+            yield
+        except BaseException:
+            self.raw.execute("ROLLBACK TO SAVEPOINT salespipe_step")
+            raise
+        self.raw.execute("RELEASE SAVEPOINT salespipe_step")
+
     def cursor(self) -> PgConnection:
         """A new connection to the same database (DuckDB's cursor() is one per thread too)."""
         return PgConnection(_connect(self.raw.info.dsn))
@@ -173,9 +208,13 @@ FACT_INDEXES = (
 
 
 # The commit counter the API's snapshot id starts with: a deferred trigger bumps it once
-# per transaction that changes the ledger or the marts' state, at commit and under the
+# per transaction that changes the ledger or the marts' state, at commit and under a
 # counter row's lock, so its order is the commit order (file ids, drawn before the
-# commit, are not when several processes load at once). Created only where missing.
+# commit, are not when several processes load at once). Loads count in row 1, mart
+# refreshes in row 2: a refresh reads one snapshot (REPEATABLE READ), and a row that a
+# load updated after that snapshot would fail its commit; refreshes are serialized, so
+# row 2 never is. Readers take the sum, which grows with every commit they can see.
+# Created (or upgraded from the one-row counter) only where missing.
 COMMIT_COUNTER_DDL = """
 DO $$
 BEGIN
@@ -184,11 +223,16 @@ BEGIN
       last_xid BIGINT);
     INSERT INTO salespipe_commits VALUES (1, 0, NULL);
   END IF;
-  IF to_regprocedure('salespipe_count_commit()') IS NULL THEN
-    CREATE FUNCTION salespipe_count_commit() RETURNS trigger LANGUAGE plpgsql AS $f$
+  INSERT INTO salespipe_commits VALUES (2, 0, NULL) ON CONFLICT DO NOTHING;
+  IF to_regprocedure('salespipe_count_commit()') IS NULL OR NOT EXISTS (
+      SELECT 1 FROM pg_proc WHERE proname = 'salespipe_count_commit'
+      AND prosrc LIKE '%TG_TABLE_NAME%') THEN
+    CREATE OR REPLACE FUNCTION salespipe_count_commit() RETURNS trigger LANGUAGE plpgsql AS $f$
+    DECLARE
+      counter INTEGER := CASE WHEN TG_TABLE_NAME = 'mart_state' THEN 2 ELSE 1 END;
     BEGIN
       UPDATE salespipe_commits SET commits = commits + 1, last_xid = txid_current()
-        WHERE id = 1 AND last_xid IS DISTINCT FROM txid_current();
+        WHERE id = counter AND last_xid IS DISTINCT FROM txid_current();
       RETURN NULL;
     END $f$;
   END IF;
@@ -301,6 +345,7 @@ class PostgresWarehouse:
     con: PgConnection
     read_only: bool
     staging_con: Any = None  # an in-memory DuckDB connection where files are read and validated
+    spill_dir: str | None = None  # where that connection spills past its memory limit
 
     name = "postgres"
     stages_in_place = False
@@ -313,6 +358,8 @@ class PostgresWarehouse:
         self.con.close()
         if self.staging_con is not None:
             self.staging_con.close()
+        if self.spill_dir is not None:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
 
     def __enter__(self) -> PostgresWarehouse:
         return self
@@ -324,8 +371,17 @@ class PostgresWarehouse:
 def open_postgres(url: str, *, read_only: bool = False) -> PostgresWarehouse:
     import duckdb
 
+    from salespipe.warehouse.duckdb import WRITER_MEMORY_LIMIT
+
     con = PgConnection(_connect(url))
     create_schema(con)  # idempotent; read-only callers need the tables to exist too
-    staging = duckdb.connect()
+    # Files are staged in memory here, bounded like a DuckDB writer: past the limit DuckDB
+    # spills to a private temporary directory (removed with it on close).
+    spill = tempfile.mkdtemp(prefix="salespipe-staging-")
+    staging = duckdb.connect(config={"temp_directory": spill})
     staging.execute("SET TimeZone = 'UTC'")
-    return PostgresWarehouse(url=url, con=con, read_only=read_only, staging_con=staging)
+    staging.execute("SET enable_progress_bar = false")
+    staging.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
+    return PostgresWarehouse(
+        url=url, con=con, read_only=read_only, staging_con=staging, spill_dir=spill
+    )
