@@ -458,7 +458,7 @@ def quarantine_list(
         str | None, typer.Option(help="Only rows of files whose name contains this.")
     ] = None,
     all_states: Annotated[bool, typer.Option("--all", help="Include replayed rows.")] = False,
-    limit: Annotated[int, typer.Option(help="At most this many rows (0 = all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many rows (0 = all).")] = 50,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List quarantined rows with their file, line, raw values and reason codes."""
@@ -494,11 +494,15 @@ def quarantine_export(
     reason: Annotated[str | None, typer.Option(help="Only rows with this reason code.")] = None,
 ) -> None:
     """Export quarantined rows (one column per raw field) to fix them by hand."""
+    from salespipe.marts.export import cannot_write
     from salespipe.query.ledger import export_quarantine
     from salespipe.warehouse import open_warehouse
 
     with open_warehouse(state.config(), read_only=True) as wh:
-        n = export_quarantine(wh.con, out, source=source, reason=reason)
+        try:
+            n = export_quarantine(wh.con, out, source=source, reason=reason)
+        except OSError as exc:
+            raise cannot_write(out, exc) from None
     console.print(f"wrote {n:,} rows to {out}")
 
 
@@ -767,7 +771,7 @@ def marts_list(
 @marts_app.command("show")
 def marts_show(
     name: Annotated[str, typer.Argument(help="Mart name (see `salespipe marts list`).")],
-    limit: Annotated[int, typer.Option(help="At most this many rows (0 = all).")] = 20,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many rows (0 = all).")] = 20,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a mart's rows in grain order; money rounded to cents."""
@@ -852,7 +856,12 @@ def marts_docs(
             err_console.print(f"{out} is out of date: run `salespipe marts docs --out {out}`")
             raise typer.Exit(1)
         return
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        from salespipe.marts.export import cannot_write
+
+        raise cannot_write(out, exc) from None
     console.print(f"wrote {out}")
 
 
@@ -1010,7 +1019,7 @@ def monitor_main(
 def monitor_list(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     all_states: Annotated[bool, typer.Option("--all", help="Include resolved events.")] = False,
-    limit: Annotated[int, typer.Option(help="At most this many events (0 = all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many events (0 = all).")] = 50,
 ) -> None:
     """List monitor events, newest first: open and acknowledged ones (--all: resolved too)."""
     _list_events(json_out, all_states=all_states, limit=limit)
@@ -1129,7 +1138,7 @@ def monitor_run(
 @monitor_app.command("runs")
 def monitor_runs(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    limit: Annotated[int, typer.Option(help="At most this many runs.")] = 10,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many runs.")] = 10,
 ) -> None:
     """Recent runs with each stage's timing: load, marts, checks, monitor, alerts."""
     from salespipe.monitor import recent_runs
@@ -1162,9 +1171,9 @@ def demo(
     dashboard_port: Annotated[
         int, typer.Option("--dashboard-port", help="Port of the dashboard.")
     ] = 8501,
-    days: Annotated[int, typer.Option(help="Days of sample data to generate.")] = 120,
+    days: Annotated[int, typer.Option(min=1, help="Days of sample data to generate.")] = 120,
     rows_per_day: Annotated[
-        int, typer.Option("--rows-per-day", help="Average sample lines per day.")
+        int, typer.Option("--rows-per-day", min=1, help="Average sample lines per day.")
     ] = 2500,
     serve_too: Annotated[
         bool,

@@ -13,12 +13,23 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 from salespipe.contract.canonical import CANONICAL_FIELDS
+from salespipe.contract.safety import UnsafeExpressionError, check_expression
 
 Format = Literal["csv", "tsv", "parquet", "jsonl", "xlsx"]
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def _check_sql(value: str) -> str:
+    """An expression or rule stays inside its row (docs/contracts.md, 'What expressions may use')."""
+    try:
+        check_expression(value)
+    except UnsafeExpressionError as exc:
+        raise ValueError(f"{exc.message}; {exc.hint}") from None
+    return value
 
 
 def _check_timezone(value: str) -> str:
@@ -109,6 +120,11 @@ class Rule(Strict):
             raise ValueError("rule names use letters, digits, '_' and '-'")
         return value
 
+    @field_validator("check")
+    @classmethod
+    def _check(cls, value: str) -> str:
+        return _check_sql(value)
+
 
 class Source(Strict):
     name: str = Field(description="Unique name of the source, used by `run --source`.")
@@ -182,6 +198,29 @@ class Source(Strict):
                 raise ValueError(
                     f"'{name}' is not a canonical field; use one of: " + ", ".join(CANONICAL_FIELDS)
                 )
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _expressions(cls, value: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
+        # Checked here rather than on ExprColumn: inside the column union, a failing member
+        # is reported beside the errors of the other members, which would bury it.
+        errors: list[InitErrorDetails] = []
+        for name, spec in value.items():
+            if isinstance(spec, ExprColumn):
+                try:
+                    _check_sql(spec.expr)
+                except ValueError as exc:
+                    errors.append(
+                        {
+                            "type": "value_error",
+                            "loc": (name, "expr"),
+                            "input": spec.expr,
+                            "ctx": {"error": exc},
+                        }
+                    )
+        if errors:
+            raise ValidationError.from_exception_data("Source", errors)
         return value
 
     @field_validator("key")

@@ -24,6 +24,8 @@ KEY_SEPARATOR = "chr(31)"
 # Wide enough that no valid DECIMAL(18,4) quantity times price can overflow.
 AMOUNT = "CAST(quantity AS DECIMAL(38,4)) * unit_price"
 TIME_WITH_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"
+# Sales are dated from FIRST_YEAR to before END_YEAR; other years are bad_timestamp.
+FIRST_YEAR, END_YEAR = 1900, 2200
 PLAIN_COLUMN = re.compile(r'"(?:[^"]|"")*"')  # a quoted raw column, as quote_ident writes it
 
 
@@ -125,13 +127,44 @@ def _text(expr: str) -> str:
 
 
 def _number(text: str, source: Source) -> str:
+    """A number written the source's way (`decimal`, `thousands`) as SQL number text.
+
+    With a decimal comma, a dot is a thousands separator only when `thousands: "."`
+    says so: otherwise "1.234" is ambiguous (1.234 or 1234) and is a bad_number, never
+    silently the one or the other."""
     opts = source.options
     out = text
+    if opts.decimal == "," and opts.thousands != ".":
+        out = f"CASE WHEN contains({out}, '.') THEN NULL ELSE {out} END"
     if opts.thousands:
         out = f"replace({out}, {sql_literal(opts.thousands)}, '')"
     if opts.decimal == ",":
         out = f"replace(replace({out}, ' ', ''), ',', '.')"
     return out
+
+
+# A zone offset at the end of a timestamp: Z, +05, +0530, +05:30.
+TRAILING_OFFSET = r"\s*(Z|[+-]\d\d(:?\d\d)?)$"
+# Offsets past +-14:59, or minutes past 59, are no time zone.
+BAD_OFFSET = r"[+-]((1[5-9]|[2-9]\d)(:?\d\d)?|\d\d:?[6-9]\d)$"
+
+
+def _zoned_time(text: str, fmts: list[str]) -> str:
+    """Parse zoned timestamps (formats with %z) strictly, as an instant.
+
+    DuckDB's %z parse rolls an impossible date over (June 31 -> July 1) and refuses
+    the Z of UTC: a trailing Z is read as +00:00, and when %z ends every format the
+    wall-clock part must parse on its own and the offset must be a real one."""
+    as_offset = f"regexp_replace({text}, 'Z$', '+00:00')"
+    parsed = "try_strptime(" + as_offset + ", [" + ", ".join(sql_literal(f) for f in fmts) + "])"
+    if not all(f.endswith("%z") for f in fmts):
+        return parsed
+    wall = f"regexp_replace({text}, {sql_literal(TRAILING_OFFSET)}, '')"
+    wall_fmts = "[" + ", ".join(sql_literal(f.removesuffix("%z").rstrip()) for f in fmts) + "]"
+    return (
+        f"CASE WHEN try_strptime({wall}, {wall_fmts}) IS NOT NULL "
+        f"AND NOT regexp_matches({text}, {sql_literal(BAD_OFFSET)}) THEN {parsed} END"
+    )
 
 
 def _local_time(text: str, field: str, source: Source) -> str:
@@ -150,9 +183,10 @@ def _local_time(text: str, field: str, source: Source) -> str:
             key=f"formats.{field}",
             hint="use one list of zoned formats, or split the files into two sources",
         )
+    if all(zoned):
+        return f"timezone(__tz, {_zoned_time(text, fmts)})"
     fmt_list = "[" + ", ".join(sql_literal(f) for f in fmts) + "]"
-    parsed = f"try_strptime({text}, {fmt_list})"
-    return f"timezone(__tz, {parsed})" if all(zoned) else f"CAST({parsed} AS TIMESTAMP)"
+    return f"CAST(try_strptime({text}, {fmt_list}) AS TIMESTAMP)"
 
 
 def compile_contract(
@@ -260,6 +294,16 @@ def compile_contract(
             text_cols.append(f"{_text(src)} AS {t}")
         if field.kind == "text":
             typed_cols.append(f"{t} AS {field.name}")
+        elif field.kind in ("money", "quantity") and isinstance(
+            source.columns.get(field.name), ExprColumn
+        ):
+            # An expression that yields a number is read as that number; only one that
+            # yields text is written the file's way (decimal comma, thousands).
+            text_cols.append(f"typeof(({src})) <> 'VARCHAR' AS {t}__native")
+            typed_cols.append(
+                f"CASE WHEN {t}__native THEN TRY_CAST({t} AS DECIMAL(18,4)) "
+                f"ELSE TRY_CAST({_number(t, source)} AS DECIMAL(18,4)) END AS {field.name}"
+            )
         elif field.kind in ("money", "quantity"):
             typed_cols.append(f"TRY_CAST({_number(t, source)} AS DECIMAL(18,4)) AS {field.name}")
         else:
@@ -273,7 +317,14 @@ def compile_contract(
         reasons.append(code)
         checks.append(condition)
 
-    check("bad_timestamp", "sold_at__t IS NOT NULL AND sold_at__local IS NULL")
+    # A year outside 1900..2199 is a typo or a placeholder (0000-01-01, 9999-12-31), not
+    # a sale: loaded, it would stretch every calendar and series to it.
+    check(
+        "bad_timestamp",
+        "sold_at__t IS NOT NULL AND (sold_at__local IS NULL "
+        f"OR sold_at__local < TIMESTAMP '{FIRST_YEAR}-01-01' "
+        f"OR sold_at__local >= TIMESTAMP '{END_YEAR}-01-01')",
+    )
     numeric = [f.name for f in FIELDS if f.kind in ("money", "quantity") and f.name in mapped]
     check("bad_number", " OR ".join(f"({n}__t IS NOT NULL AND {n} IS NULL)" for n in numeric))
     # Declared keys (and the default transaction_id+line_no) must be present; the

@@ -49,6 +49,8 @@ DIRTY_GROUPS = (
     "GROUPING SETS ((sale_date), (store_id), (product_id), (customer_id), (salesperson_id))"
 )
 STAGING_TABLES = (
+    "_raw_rejects",
+    "_raw_scans",
     "_dups",
     "_dup_keys",
     "_qrows",
@@ -505,7 +507,11 @@ def _stage_side_tables(
     first_day: date | None,
     last_day: date | None,
 ) -> None:
-    """Dimension members, calendar days and quarantine rows of the file, built in staging."""
+    """Dimension members, calendar days and quarantine rows of the file, built in staging.
+
+    Members come from the lines that load: a row quarantined as a duplicate key of the
+    file says nothing about a product's name or a store's region."""
+    loading = "mask = 0" + (" AND _row NOT IN (SELECT _row FROM _dups)" if dups else "")
     for table, (key, attrs) in DIMENSIONS.items():
         latest = ", ".join(
             f"arg_max({a}, _row) FILTER (WHERE {a} IS NOT NULL) AS {a}" for a in attrs
@@ -524,7 +530,7 @@ def _stage_side_tables(
             )
         staging.execute(
             f"CREATE TEMP TABLE _{table}_t AS SELECT {key}, {latest}{extra}, min(sale_date) AS first_sold, "
-            f"max(sale_date) AS last_sold FROM _staged WHERE mask = 0 AND {key} IS NOT NULL GROUP BY {key} "
+            f"max(sale_date) AS last_sold FROM _staged WHERE {loading} AND {key} IS NOT NULL GROUP BY {key} "
             f"ORDER BY {key}"
         )
     staging.execute(

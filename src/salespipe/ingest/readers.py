@@ -212,6 +212,10 @@ def read_csv(
         f"ignore_errors=true, store_rejects=true, rejects_table={_sql_str(rejects_table)}, "
         f"rejects_scan={_sql_str(scan_table)}, max_line_size=10000000)"
     )
+    # DuckDB appends to an existing rejects table: start this file's from empty, or the
+    # lines a previous file rejected would be counted (and quarantined) as this file's.
+    for table in (rejects_table, scan_table):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(sql)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT row_number() OVER () AS _row, * FROM {view}_scan"

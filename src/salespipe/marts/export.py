@@ -32,6 +32,18 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def cannot_write(out: Path, exc: Exception) -> UsageError:
+    """The error for an output path the OS (or DuckDB's COPY) refuses, naming the path."""
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    else:  # DuckDB: 'IO Error: Cannot open file "...": <reason>'
+        reason = str(exc).rsplit(": ", 1)[-1]
+    return UsageError(
+        f"cannot write {out}: {reason}",
+        hint="give a file path in a folder that exists and that you can write to",
+    )
+
+
 def export_mart(
     con: duckdb.DuckDBPyConnection, mart: Mart, fmt: str, out: Path, *, bom: bool = False
 ) -> int:
@@ -40,22 +52,29 @@ def export_mart(
         raise UsageError(f"unknown format '{fmt}'", hint="use --format csv, parquet or xlsx")
     if bom and fmt != "csv":
         raise UsageError("--bom applies to CSV only")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        raise UsageError(
+            f"--out {out} is a folder", hint=f"name a file in it: --out {out / mart.name}.{fmt}"
+        )
     rows = int(con.execute(f"SELECT count(*) FROM {mart.name}").fetchall()[0][0])
     query = output_select(mart)
-    if fmt == "xlsx":
-        _write_xlsx(con, mart, query, out, rows)
-    elif fmt == "parquet":
-        con.execute(f"COPY ({query}) TO {_literal(out)} (FORMAT parquet)")
-    elif bom:
-        with tempfile.TemporaryDirectory() as tmp:
-            plain = Path(tmp) / "plain.csv"
-            con.execute(f"COPY ({query}) TO {_literal(plain)} (FORMAT csv, HEADER)")
-            with out.open("wb") as dst, plain.open("rb") as src:
-                dst.write(BOM)
-                shutil.copyfileobj(src, dst)
-    else:
-        con.execute(f"COPY ({query}) TO {_literal(out)} (FORMAT csv, HEADER)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "xlsx":
+            _write_xlsx(con, mart, query, out, rows)
+        elif fmt == "parquet":
+            con.execute(f"COPY ({query}) TO {_literal(out)} (FORMAT parquet)")
+        elif bom:
+            with tempfile.TemporaryDirectory() as tmp:
+                plain = Path(tmp) / "plain.csv"
+                con.execute(f"COPY ({query}) TO {_literal(plain)} (FORMAT csv, HEADER)")
+                with out.open("wb") as dst, plain.open("rb") as src:
+                    dst.write(BOM)
+                    shutil.copyfileobj(src, dst)
+        else:
+            con.execute(f"COPY ({query}) TO {_literal(out)} (FORMAT csv, HEADER)")
+    except (OSError, duckdb.IOException) as exc:
+        raise cannot_write(out, exc) from None
     return rows
 
 
@@ -168,7 +187,10 @@ def export_lake(
         fact_columns = tuple(str(r[0]) for r in con.execute("DESCRIBE fact_sales").fetchall())
         tables = [("fact_sales", fact_columns)]
         tables += [(m.name, m.column_names) for m in MARTS if m.name in built]
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(root, exc) from None
     written: list[LakeTable] = []
     for name, columns in tables:
         target = root / name

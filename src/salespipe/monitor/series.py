@@ -44,11 +44,14 @@ def load_source_days(
     zone, zone_params = _local_zone_sql(config, source)
     where = "source = ?" + (" AND sale_date >= ?" if first else "")
     params: list[object] = [*zone_params, source.name] + ([first] if first else [])
+    # DuckDB types DECIMAL(18,4) * DECIMAL(18,8) as DECIMAL(18,12), which overflows from a
+    # unit price of 10^6 up; widened first, the product is DECIMAL(38,12) and still exact.
     rows = con.execute(
         f"""
         WITH lines AS (
             SELECT sale_date, store_id, product_id, quantity, line_revenue,
-                   unit_price * fx_rate AS price, CAST(timezone({zone}, sold_at) AS TIME) AS t
+                   CAST(unit_price AS DECIMAL(38,4)) * fx_rate AS price,
+                   CAST(timezone({zone}, sold_at) AS TIME) AS t
             FROM fact_sales WHERE {where}
         ),
         usual AS (
