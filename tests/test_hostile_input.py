@@ -173,3 +173,51 @@ def test_a_placeholder_year_is_a_bad_timestamp_and_the_warehouse_keeps_working(
 def test_header_is_what_the_tests_write() -> None:
     # the raw CSV edits above assume this column order
     assert HEADER[:3] == ["transaction_id", "line_no", "sold_at"]
+
+
+def test_a_file_name_with_glob_characters_is_read_as_written(project: Project) -> None:
+    project.write_csv("s*.csv", [line("STAR", 1)])
+    project.write_csv("sx.csv", [line("X", 1, price="5.00")])
+    project.write_csv("s[1].csv", [line("BRACKET", 1, price="2.00")])
+    report = project.run()
+    files = {Path(f["uri"]).name: f for f in report["files"]}
+    assert {n: (f["rows_in"], f["rows_loaded"]) for n, f in files.items()} == {
+        "s*.csv": (1, 1),
+        "sx.csv": (1, 1),
+        "s[1].csv": (1, 1),
+    }
+    assert Decimal(str(project.kpis()["net_sales"])) == Decimal("17.00")
+
+
+def test_an_encoding_that_does_not_fit_rejects_the_file_with_a_hint(project: Project) -> None:
+    project.write_config(
+        project.config.read_text().replace(
+            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}',
+            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}\n    options: {encoding: utf-16}',
+        )
+    )
+    project.write_csv("u.csv", [line("T1", 1)])
+    result = project.cli("run", "--json")
+    assert "Traceback" not in result.stderr
+    (f,) = result.json()["files"]
+    assert f["status"] == "rejected"
+    assert "utf-16" in f["error"] and "encoding" in f["hint"]
+
+
+def test_a_file_removed_after_listing_fails_alone(project: Project) -> None:
+    from salespipe.config import load_config
+    from salespipe.ingest.run import run_files
+    from salespipe.landing import discover_files
+
+    project.write_csv("a.csv", [line("A", 1)])
+    project.write_csv("b.csv", [line("B", 1)])
+    config = load_config(project.config)
+    source = config.sources[0]
+    work = [(source, f) for f in discover_files(config, source)]
+    (project.landing / "a.csv").unlink()
+    run = run_files(config, work)
+    statuses = {Path(f.uri).name: (f.status, f.error) for f in run.files}
+    assert statuses["b.csv"] == ("loaded", None)
+    assert statuses["a.csv"][0] == "failed"
+    assert "disappeared" in str(statuses["a.csv"][1])
+    assert project.kpis()["lines"] == 1

@@ -21,7 +21,7 @@ from typing import IO, Any
 import duckdb
 
 from salespipe.config.model import Format, ReadOptions
-from salespipe.errors import ReadError
+from salespipe.errors import ReadError, SalespipeError
 from salespipe.warehouse.sql import first_row
 
 NATIVE_ENCODINGS = {
@@ -138,12 +138,16 @@ def _open_text(path: Path, encoding: str, compression: str) -> IO[str]:
 def _transcode(path: Path, encoding: str, compression: str) -> Path:
     """Copy a file in an encoding DuckDB cannot read into a temporary UTF-8 file."""
     fd, name = tempfile.mkstemp(prefix="salespipe-", suffix=".csv")
-    with (
-        _open_text(path, encoding, compression) as src,
-        os.fdopen(fd, "w", encoding="utf-8", newline="") as dst,
-    ):
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
+    try:
+        with (
+            _open_text(path, encoding, compression) as src,
+            os.fdopen(fd, "w", encoding="utf-8", newline="") as dst,
+        ):
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
     return Path(name)
 
 
@@ -166,7 +170,14 @@ def read_csv(
     source = path
     compression = opts.compression
     if encoding not in NATIVE_ENCODINGS:
-        source = _transcode(path, encoding, compression)
+        try:
+            source = _transcode(path, encoding, compression)
+        except (OSError, EOFError, gzip.BadGzipFile, UnicodeError) as exc:
+            raise ReadError(
+                f"cannot read the file as {opts.encoding}: {exc}",
+                file=str(path),
+                hint="check the source's `options.encoding` (and `compression`) against the file",
+            ) from None
         cleanup.append(source)
         encoding, compression = "utf-8", "none"
     try:
@@ -174,6 +185,12 @@ def read_csv(
             for _ in range(opts.skip):
                 fh.readline()
             first = fh.readline()
+    except UnicodeError as exc:
+        raise ReadError(
+            f"cannot read the file as {opts.encoding}: {exc}",
+            file=str(path),
+            hint="check the source's `options.encoding` against the file",
+        ) from None
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise ReadError(
             f"cannot read file: {exc}",
@@ -455,8 +472,44 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, opts: ReadOptions, vie
     return RawFile(view=view, columns=names, line_map=lines)
 
 
+GLOB_CHARACTERS = frozenset("*?[]{}")
+
+
+def _literal_path(path: Path) -> Path:
+    """A path DuckDB reads as written: its readers expand *, ?, [..] and {..} in a name
+    (`s*.csv` would read every `s….csv`), so such a file is read through a symlink with a
+    plain name (the caller removes it)."""
+    if not GLOB_CHARACTERS.intersection(str(path)):
+        return path
+    suffix = "".join(x for x in path.suffixes if x[1:].isalnum())
+    fd, name = tempfile.mkstemp(prefix="salespipe-", suffix=suffix)
+    os.close(fd)
+    link = Path(name)
+    link.unlink()
+    link.symlink_to(path.resolve())
+    return link
+
+
 def open_raw(
     con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opts: ReadOptions, view: str = "_raw"
+) -> RawFile:
+    """Open a landed file as the raw view `view` (every column as text, `_row` numbered)."""
+    literal = _literal_path(path)
+    try:
+        raw = _open_raw(con, literal, fmt, opts, view)
+    except BaseException as exc:
+        if literal != path:
+            literal.unlink(missing_ok=True)
+        if isinstance(exc, SalespipeError) and exc.file == str(literal):
+            exc.file = str(path)
+        raise
+    if literal != path:
+        raw.cleanup.append(literal)  # the views read through it until the load ends
+    return raw
+
+
+def _open_raw(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opts: ReadOptions, view: str
 ) -> RawFile:
     if fmt in ("csv", "tsv"):
         return read_csv(con, path, fmt, opts, view)

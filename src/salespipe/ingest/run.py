@@ -68,7 +68,21 @@ def run_files(
             if progress:
                 progress(source.name, i, total, landed)
             ctx = LoadContext(config=config, source=source, run_id=run_id, rates_view=rates)
-            result = load_file(wh, ctx, landed)
+            try:
+                result = load_file(wh, ctx, landed)
+            except FileNotFoundError:
+                # Moved or deleted after it was listed: nothing of it loaded (a load is one
+                # transaction); the other files of the run go on.
+                results.append(
+                    FileResult(
+                        uri=landed.uri,
+                        source=source.name,
+                        status="failed",
+                        error="the file disappeared before it was loaded (moved or deleted meanwhile)",
+                        hint="nothing of it was loaded; land it again to load it",
+                    )
+                )
+                continue
             results.append(result)
             try:
                 if result.status in ("loaded", "skipped"):
