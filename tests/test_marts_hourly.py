@@ -260,3 +260,55 @@ def test_a_warehouse_of_dates_alone_skips_the_mart_until_a_time_arrives(
 def pg_server() -> Iterator[str]:
     with postgres_server() as url:
         yield url
+
+
+TWO_SOURCES = """\
+warehouse: duckdb:///warehouse.duckdb
+timezone: UTC
+sources:
+  - name: till
+    landing: landing/till
+    pattern: "*.csv"
+    formats: {sold_at: "%Y-%m-%d %H:%M:%S"}
+  - name: web
+    landing: landing/web
+    pattern: "*.csv"
+    store_timezones: {S02: America/Chicago}
+    formats: {sold_at: "%Y-%m-%dT%H:%M:%S%z"}
+"""
+
+
+@pytest.mark.parametrize("order", [("till", "web"), ("web", "till")])
+def test_two_sources_that_disagree_on_a_stores_zone_each_keep_their_hours(
+    project: Project, order: tuple[str, str]
+) -> None:
+    """The till reads store S02's times in UTC, the web shop in Chicago time: each line's
+    hour is read in the zone that made its business day, whichever source loaded last."""
+    from .conftest import line
+
+    project.write_config(TWO_SOURCES)
+    files = {
+        # 07:00 and 23:30 UTC, on the till's clock
+        "till": [
+            line("T1", 1, store="S02", sold_at="2025-03-01 07:00:00"),
+            line("T2", 1, store="S02", sold_at="2025-03-01 23:30:00", price="5.00"),
+        ],
+        # 21:30 Chicago on Feb 28 (03:30 UTC on Mar 1), 00:00:30 Chicago on Mar 1
+        "web": [
+            line("W1", 1, store="S02", sold_at="2025-03-01T03:30:00+00:00", price="7.00"),
+            line("W2", 1, store="S02", sold_at="2025-03-01T00:00:30-06:00", price="3.00"),
+        ],
+    }
+    for name in ("till", "web"):
+        (project.root / "landing" / name).mkdir(parents=True)
+    for name in order:
+        project.write_csv(f"{name}.csv", files[name], folder=project.root / "landing" / name)
+        assert project.cli("run", "--json").code == 0
+    rows = project.cli("marts", "show", "sales_hourly", "--json", "--limit", "0").json()
+    got = sorted((r["sale_date"], r["hour"], Decimal(str(r["net_sales"]))) for r in rows["data"])
+    assert got == [
+        ("2025-02-28", 21, Decimal("7.00")),
+        ("2025-03-01", 0, Decimal("3.00")),
+        ("2025-03-01", 7, Decimal("10.00")),
+        ("2025-03-01", 23, Decimal("5.00")),
+    ]

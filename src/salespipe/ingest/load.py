@@ -448,7 +448,7 @@ def merge_staged(
         con.execute(
             f"INSERT INTO mart_dirty {DIRTY_SELECT} {new_rows} GROUP BY {DIRTY_GROUPS}", [file_id]
         )
-    _merge_side_tables(wh)
+    _merge_side_tables(wh, source)
 
     rejects = len(raw.rejects)
     result.rows_in = staged_rows + rejects
@@ -544,7 +544,7 @@ def _stage_side_tables(
     _stage_quarantine(staging, ctx, raw, compiled, file_id, invalid, dups)
 
 
-def _merge_side_tables(wh: Warehouse) -> None:
+def _merge_side_tables(wh: Warehouse, source: str) -> None:
     con = wh.con
     for table, (key, attrs) in DIMENSIONS.items():
         cols = [(key, "VARCHAR"), *((a, "VARCHAR") for a in attrs)]
@@ -562,6 +562,12 @@ def _merge_side_tables(wh: Warehouse) -> None:
             f"first_sold = least(excluded.first_sold, {table}.first_sold), "
             f"last_sold = greatest(excluded.last_sold, {table}.last_sold)"
         )
+        if table == "dim_store":
+            con.execute(
+                "INSERT INTO store_zones SELECT ?, store_id, timezone FROM _dim_store_w "
+                "ON CONFLICT (source, store_id) DO UPDATE SET timezone = excluded.timezone",
+                [source],
+            )
     transfer(wh, "SELECT * FROM _dim_date_t", "_dim_date_w", DIM_DATE_COLUMNS)
     con.execute("INSERT INTO dim_date SELECT * FROM _dim_date_w ON CONFLICT DO NOTHING")
     transfer(wh, "SELECT * FROM _qrows", "_qrows_w", QUARANTINE_COLUMNS)

@@ -8,6 +8,7 @@ booleans) with number formats. The lake keeps exact decimals, for machines:
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -34,8 +35,8 @@ def _literal(path: Path) -> str:
 
 def cannot_write(out: Path, exc: Exception) -> UsageError:
     """The error for an output path the OS (or DuckDB's COPY) refuses, naming the path."""
-    if isinstance(exc, OSError) and exc.strerror:
-        reason = exc.strerror
+    if isinstance(exc, OSError) and exc.errno:
+        reason = os.strerror(exc.errno)  # pyarrow's strerror repeats the path
     else:  # DuckDB: 'IO Error: Cannot open file "...": <reason>'
         reason = str(exc).rsplit(": ", 1)[-1]
     return UsageError(
@@ -112,29 +113,31 @@ def _write_xlsx(
             f"{mart.name} has {rows:,} rows, more than an Excel sheet holds",
             hint="export it as --format csv or parquet",
         )
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(mart.name[:31])
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    names = list(mart.column_names)
-    header = []
-    for name in names:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    formats = [_number_format(mart, n) for n in names]
-    cursor = con.execute(query)
-    while batch := cursor.fetchmany(FETCH_ROWS):
-        for row in batch:
-            cells = []
-            for value, number_format in zip(row, formats, strict=True):
-                cell = WriteOnlyCell(sheet, value=_cell_value(value))
-                if number_format and value is not None:
-                    cell.number_format = number_format
-                cells.append(cell)
-            sheet.append(cells)
-    book.save(out)
+    # Opened first: an unwritable path fails before openpyxl starts its sheet writer.
+    with out.open("wb") as target:
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet(mart.name[:31])
+        sheet.freeze_panes = "A2"
+        bold = Font(bold=True)
+        names = list(mart.column_names)
+        header = []
+        for name in names:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        formats = [_number_format(mart, n) for n in names]
+        cursor = con.execute(query)
+        while batch := cursor.fetchmany(FETCH_ROWS):
+            for row in batch:
+                cells = []
+                for value, number_format in zip(row, formats, strict=True):
+                    cell = WriteOnlyCell(sheet, value=_cell_value(value))
+                    if number_format and value is not None:
+                        cell.number_format = number_format
+                    cells.append(cell)
+                sheet.append(cells)
+        book.save(target)
 
 
 @dataclass

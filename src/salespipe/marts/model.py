@@ -30,6 +30,7 @@ BASE_TABLES: dict[str, str] = {
     "dim_customer": "dim_customer",
     "dim_salesperson": "dim_salesperson",
     "dim_date": "dim_date",
+    "store_zones": "store_zones",
 }
 
 

@@ -20,7 +20,17 @@ from salespipe.errors import UsageError
 from salespipe.warehouse.postgres import PostgresWarehouse, ensure_partitions, open_postgres
 from salespipe.warehouse.schema import DIMENSIONS
 
-CORE_TABLES = ("runs", "files", "quarantine", "dim_date", *DIMENSIONS, "fact_sales", "mart_dirty")
+CORE_TABLES = (
+    "runs",
+    "files",
+    "quarantine",
+    "dim_date",
+    *DIMENSIONS,
+    "store_zones",
+    "fact_sales",
+    "mart_dirty",
+)
+OPTIONAL_TABLES = frozenset({"store_zones"})
 
 
 @dataclass
@@ -58,7 +68,10 @@ def migrate_duckdb_to_postgres(source: Path, url: str) -> MigrationReport:
             ).fetchall()
         ]
         ensure_partitions(target.con, [m for m in months if isinstance(m, date)])
+        present = {r[0] for r in src.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         for table in CORE_TABLES:
+            if table in OPTIONAL_TABLES and table not in present:
+                continue  # a warehouse from before the table existed
             report.tables[table] = _copy_table(src, target, table)
         target.con.execute_native(
             "SELECT setval('file_id_seq', GREATEST((SELECT coalesce(max(file_id), 0) FROM files), 1))"

@@ -112,6 +112,10 @@ DDL: tuple[str, ...] = (
         first_sold DATE, last_sold DATE)""",
     """CREATE TABLE IF NOT EXISTS dim_salesperson (salesperson_id VARCHAR PRIMARY KEY,
         salesperson_name VARCHAR, first_sold DATE, last_sold DATE)""",
+    # The zone each source reads a store's local times in (the zone of its lines' business
+    # day): sources may disagree, and dim_store keeps only the latest load's.
+    """CREATE TABLE IF NOT EXISTS store_zones (source VARCHAR, store_id VARCHAR, timezone VARCHAR,
+        PRIMARY KEY (source, store_id))""",
     *MART_DDL,
     *MONITOR_DDL,
 )

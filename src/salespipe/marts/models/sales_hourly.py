@@ -1,7 +1,8 @@
 """sales_hourly: sales per business day, store and hour of day, in the store's local time.
 
 Feeds seasonality by hour. The hour is read in the zone that decided the business day
-(the store's, as recorded in dim_store), so the hours of a day add up to sales_daily.
+(the zone the line's source reads the store in, as recorded in store_zones), so the hours
+of a day add up to sales_daily, also when two sources disagree on a store's zone.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ MART = Mart(
         "no time of day (a source of dates alone, such as daily totals): its lines keep "
         "`hour` null instead of an invented hour 0, so the hours of a day still add up to "
         "`sales_daily`. The mart is skipped, with a note, when no loaded line has a time of day. "
-        "A line whose local date in the store's current zone is not its business day (the "
-        "store's `timezone` changed after it was loaded) also keeps `hour` null; run "
-        "`salespipe marts refresh --full` after changing a store's time zone.",
+        "Each line's hour is read in the zone its own source reads the store in (two sources "
+        "may disagree: a till exporting UTC, a web shop with `store_timezones`). A line whose "
+        "local date in that zone is not its business day (the source's zone for the store "
+        "changed after it was loaded) keeps `hour` null; run `salespipe marts refresh --full` "
+        "after changing a store's time zone.",
         "`orders` counts the transactions with a sale line in the hour: a transaction whose "
         "lines straddle two hours counts in both, so hours need not add up to the day's orders.",
     ),
@@ -63,8 +66,9 @@ MART = Mart(
             """
 SELECT f.source, f.sale_date, f.store_id, f.transaction_id, f.quantity, f.line_revenue,
   f.line_cost,
-  timezone(coalesce(s.timezone, 'UTC'), f.sold_at) AS local_time
+  timezone(coalesce(z.timezone, s.timezone, 'UTC'), f.sold_at) AS local_time
 FROM {fact} f
+LEFT JOIN {store_zones} z ON z.source = f.source AND z.store_id = f.store_id
 LEFT JOIN {dim_store} s ON s.store_id = f.store_id""",
         ),
         (
