@@ -93,8 +93,11 @@ def test_not_an_excel_file(project: Project) -> None:
 def test_bad_rule_sql(project: Project) -> None:
     add_source_keys(project, '    rules:\n      - {name: broken, check: "unit_price <"}\n')
     project.write_csv("d.csv", [line("T1", 1)])
-    f = first_file(project)
-    assert f["status"] == "rejected" and "rules.broken" in str(f["error"])
+    # SQL that does not parse is a config error: found when the config loads, no file touched
+    result = project.cli("run", "--json")
+    assert result.code == 2 and "rules" in result.stderr and "check" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (project.landing / "d.csv").exists()
 
 
 def test_rule_on_unknown_field(project: Project) -> None:

@@ -221,3 +221,71 @@ def test_a_file_removed_after_listing_fails_alone(project: Project) -> None:
     assert statuses["a.csv"][0] == "failed"
     assert "disappeared" in str(statuses["a.csv"][1])
     assert project.kpis()["lines"] == 1
+
+
+RULES_CONFIG = """\
+warehouse: duckdb:///warehouse.duckdb
+sources:
+  - name: pos
+    landing: landing/pos
+    pattern: "*.csv"
+    formats: {{sold_at: "%Y-%m-%d %H:%M:%S"}}
+    rules:
+      - {{name: {name}, check: "{check}"}}
+"""
+
+
+def test_a_rule_may_check_a_raw_column_by_name(project: Project) -> None:
+    """Cancelled orders are in the export with a status column no canonical field holds."""
+    project.write_config(RULES_CONFIG.format(name="not_cancelled", check="status <> 'canceled'"))
+    header = [*HEADER, "status"]
+    project.write_csv(
+        "s.csv",
+        [
+            line("T1", 1, status="delivered"),
+            line("T2", 1, status="canceled", price="99.00"),
+            line("T3", 1, status="", price="5.00"),  # blank: NULL passes, as in SQL CHECK
+        ],
+        header=header,
+    )
+    report = project.run()
+    assert report["totals"]["reasons"] == {"rule:not_cancelled": 1}
+    assert report["files"][0]["unused_columns"] == []
+    assert Decimal(str(project.kpis()["net_sales"])) == Decimal("15.00")
+
+
+def test_a_rule_naming_no_column_rejects_the_file_and_says_which(project: Project) -> None:
+    project.write_config(RULES_CONFIG.format(name="typo", check="stauts <> 'x'"))
+    project.write_csv("s.csv", [line("T1", 1)])
+    result = project.cli("run", "--json")
+    (f,) = result.json()["files"]
+    assert f["status"] == "rejected"
+    assert "rules.typo" in f["error"] and "'stauts'" in f["error"]
+    assert "canonical" in f["hint"]
+
+
+def test_a_file_not_in_its_declared_encoding_is_rejected_whole(project: Project) -> None:
+    """Latin-1 bytes read as UTF-8: nothing loads (so fixing `encoding` loads it all)."""
+    project.write_csv(
+        "l.csv",
+        [line("T1", 1), line("T2", 1, product="P2", product_name="Café crème"), line("T3", 1)],
+        encoding="latin-1",
+    )
+    (f,) = project.run()["files"]
+    assert (f["status"], f["rows_loaded"]) == ("rejected", 0)
+    assert "not valid utf-8" in f["error"] and "line 3" in f["error"]
+    assert "encoding" in f["hint"]
+    failed = project.root / "landing" / "pos" / "failed" / "l.csv"
+    moved = failed if failed.exists() else next(project.root.rglob("l.csv"))
+    moved.rename(project.landing / "l.csv")
+    project.write_config(
+        project.config.read_text().replace(
+            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}',
+            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}\n    options: {encoding: latin-1}',
+        )
+    )
+    (f,) = project.run()["files"]
+    assert (f["status"], f["rows_loaded"]) == ("loaded", 3)
+    with warehouse(project) as con:
+        names = {r[0] for r in con.execute("SELECT product_name FROM dim_product").fetchall()}
+    assert "Café crème" in names

@@ -76,6 +76,20 @@ class ReadOptions(Strict):
         "quarantined as malformed.",
     )
 
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise ValueError(f"must be one character, not {value!r}")
+        return value
+
+    @field_validator("quote", "escape")
+    @classmethod
+    def _at_most_one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 1:
+            raise ValueError(f"must be one character ('' for none), not {value!r}")
+        return value
+
     @field_validator("decimal")
     @classmethod
     def _decimal(cls, value: str) -> str:

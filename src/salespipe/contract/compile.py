@@ -100,6 +100,41 @@ def expression_columns(sql: str, where: str) -> set[str]:
     return {c.name for c in _parse(sql, where).find_all(exp.Column) if not c.table}
 
 
+# What a rule sees under its own name: the canonical fields and what the load derives.
+RULE_FIELDS = frozenset([*(f.name for f in FIELDS), "sale_date", "fx_rate"])
+
+
+def _rule_sql(
+    sql: str, where: str, resolver: _Resolver, inputs: dict[str, str], file: str | None
+) -> str:
+    """A rule over canonical fields and, by name, the file's (or a lookup's) other columns
+    as text (`order_status <> 'canceled'`); a canonical field wins a shared name."""
+    tree = _parse(sql, where)
+    unknown: list[str] = []
+
+    def rename(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Column) or node.table or node.name.lower() in RULE_FIELDS:
+            return node
+        column = resolver.find(node.name)
+        if column is None:
+            unknown.append(node.name)
+            return node
+        alias = inputs.setdefault(column, f"__rule{len(inputs)}")
+        return exp.column(alias)
+
+    rewritten = tree.transform(rename)
+    if unknown:
+        raise ContractError(
+            f"{where} uses {', '.join(repr(u) for u in unknown)}: neither a canonical field nor "
+            "a column of the file or its lookups",
+            file=file,
+            key=where,
+            hint="rules see the canonical fields (quantity, unit_price, sale_date, ...) and, by "
+            "name, the file's other columns as text; fix the rule or the export",
+        )
+    return rewritten.sql(dialect="duckdb")
+
+
 def uses_window(sql: str, where: str) -> bool:
     """A window function makes rows come out in partition order, not file order."""
     return _parse(sql, where).find(exp.Window) is not None
@@ -350,11 +385,13 @@ def compile_contract(
         if rates_view and "currency" in mapped
         else ""
     )
+    rule_inputs: dict[str, str] = {}  # raw or looked-up column -> its alias in the rows
     for rule in source.rules:
-        expression_columns(rule.check, f"rules.{rule.name}")
+        rule_sql = _rule_sql(rule.check, f"rules.{rule.name}", resolver, rule_inputs, file)
+        used.update(c.lower() for c in rule_inputs)
         # As with SQL CHECK constraints, NULL passes: a field that did not parse already
         # has its own reason, and a missing optional field must not trip a rule about it.
-        check(f"rule:{rule.name}", f"(({rule.check}) IS FALSE)")
+        check(f"rule:{rule.name}", f"(({rule_sql}) IS FALSE)")
     if len(reasons) > 62:
         raise ContractError("too many rules: at most 45 per source", key="rules")
     mask = " | ".join(f"(CASE WHEN {c} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(checks))
@@ -411,6 +448,7 @@ def compile_contract(
     # The raw values ride along, so the quarantine gets them without a second read of the
     # file; only rows that fail a check pay for their JSON (`raw_values`, NULL otherwise).
     raw_refs = [f"__raw{i}" for i in range(len(raw_columns))]
+    rule_columns = "".join(f", {quote_ident(c)} AS {a}" for c, a in rule_inputs.items())
     passthrough = "".join(
         f", {quote_ident(c)} AS {r}" for c, r in zip(raw_columns, raw_refs, strict=True)
     )
@@ -425,7 +463,7 @@ def compile_contract(
     )
     sql = f"""
 WITH joined AS ({joined}),
-texts AS (SELECT {row}{", ".join(text_cols)}{passthrough} FROM joined),
+texts AS (SELECT {row}{", ".join(text_cols)}{passthrough}{rule_columns} FROM joined),
 typed AS (SELECT *, {", ".join(typed_cols)} FROM (SELECT *, {tz_expr} AS __tz FROM texts)),
 named AS (
   SELECT * EXCLUDE (__tz), timezone(__tz, sold_at__local) AS sold_at, CAST(sold_at__local AS DATE) AS sale_date

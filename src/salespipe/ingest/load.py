@@ -183,7 +183,8 @@ def _explain(exc: duckdb.Error, uri: str, source: Source) -> SalespipeError:
     return ContractError(
         f"the contract of source '{source.name}' failed on this file: {first}",
         file=uri,
-        hint="check the `columns:` expressions and `rules:`; expressions see raw columns as text",
+        hint="check the `columns:` expressions and `rules:`; expressions see the raw columns as "
+        "text, rules the typed canonical fields (and other columns by name, as text)",
     )
 
 

@@ -53,6 +53,8 @@ class RawFile:
     rejects: list[RejectedLine] = field(default_factory=list)
     cleanup: list[Path] = field(default_factory=list)
     line_map: list[int] | None = None  # physical line of each row, when not header + row
+    path: str | None = None  # the file read (CSV: for messages about the whole file)
+    encoding: str = "utf-8"
 
     def line_of(self, row: int) -> int:
         """Physical line of data row `row` (1-based), skipping rejected lines."""
@@ -243,6 +245,8 @@ def read_csv(
         header_lines=opts.skip + (1 if opts.header else 0),
         cleanup=cleanup,
         scan_view=f"{view}_scan",
+        path=str(path),
+        encoding=opts.encoding,
     )
 
 
@@ -250,11 +254,26 @@ def collect_rejects(con: duckdb.DuckDBPyConnection, raw: RawFile) -> None:
     """Fetch the lines the CSV reader rejected; call after the view was scanned."""
     try:
         rows = con.execute(
-            f"SELECT line, any_value(csv_line), string_agg(error_message, '; ') "
+            f"SELECT line, any_value(csv_line), string_agg(DISTINCT error_message, '; ') "
             f"FROM {raw.view}_rejects GROUP BY line ORDER BY line"
         ).fetchall()
+        encoding = con.execute(
+            f"SELECT min(line), count(DISTINCT line) FROM {raw.view}_rejects "
+            "WHERE error_type = 'INVALID ENCODING'"
+        ).fetchall()[0]
     except duckdb.CatalogException:
         return
+    if encoding[1]:
+        # The encoding is the file's, not a row's: quarantined, such lines could never be
+        # replayed (their text is already garbled), and the file would count as loaded.
+        raise ReadError(
+            f"the file is not valid {raw.encoding} ({encoding[1]} line(s), the first on line "
+            f"{encoding[0]}); nothing was loaded",
+            file=raw.path,
+            line=int(encoding[0]),
+            hint="set the source's `options.encoding` to the file's (latin-1 and cp1252 are "
+            "common for spreadsheet exports), or re-export the file as UTF-8",
+        )
     raw.rejects = [
         RejectedLine(int(line), str(text or "").strip("\r\n"), str(msg)) for line, text, msg in rows
     ]
