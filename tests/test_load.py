@@ -222,6 +222,13 @@ def test_replay_after_fixing_contract(project: Project) -> None:
     again = project.cli("quarantine", "replay", "--json").json()
     assert again["totals"]["rows_loaded"] == 0
     assert project.kpis()["lines"] == 2
+    # a replay where nothing passes records no ledger entry: the row keeps its own
+    (noop,) = again["files"]
+    assert noop["status"] == "skipped" and "1 still fail: bad_timestamp: 1" in noop["error"]
+    files = project.cli("status", "--json").json()["files"]
+    assert sum(1 for f in files if f["uri"].startswith("replay:")) == 1
+    text = project.cli("quarantine", "replay")
+    assert text.code == 0 and "still fail" in text.stdout + text.stderr
 
 
 def test_quarantine_export(project: Project) -> None:

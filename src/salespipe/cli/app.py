@@ -259,6 +259,11 @@ def _print_run(data: dict[str, Any]) -> None:
             err_console.print(
                 f"[red]{f['uri']}: {f['error']}[/]" + (f" ({f['hint']})" if f["hint"] else "")
             )
+        elif f["status"] == "skipped" and f["error"]:
+            console.print(
+                f"[dim]{Path(f['uri']).name}: {f['error']}[/]"
+                + (f" ({f['hint']})" if f["hint"] else "")
+            )
     if t["rows_quarantined"]:
         console.print("see the rows: salespipe quarantine list")
 

@@ -85,6 +85,16 @@ def replay_quarantine(config: Config, source_name: str | None = None) -> RunResu
                     columns,
                 )
                 merge_staged(wh, ctx, raw, compiled, file_id, result, finish)
+            except _NothingPasses:
+                # Nothing to record: the rows keep their entries, the ledger no second one.
+                con.execute("ROLLBACK")
+                still = ", ".join(f"{k}: {v}" for k, v in sorted(result.reasons.items()))
+                result.status, result.file_id = "skipped", None
+                result.error = (
+                    f"no quarantined row passes the contract yet ({result.rows_in} still fail: "
+                    f"{still})"
+                )
+                result.hint = "fix the contract (or the rules), then replay again"
             except SalespipeError as exc:
                 with contextlib.suppress(Exception):
                     con.execute("ROLLBACK")
@@ -121,9 +131,15 @@ def _settle_and_record(
     columns: list[str],
 ) -> None:
     """Inside the replay's transaction: settle the quarantine, then write the ledger row."""
+    if not (result.rows_loaded or result.rows_updated or result.rows_duplicate):
+        raise _NothingPasses
     _settle(wh, file_id)
     result.seconds = time.perf_counter() - t0
     record_file(wh, ctx, uri, f"quarantine replay {run_id}", 0, uri, fingerprint, result, columns)
+
+
+class _NothingPasses(Exception):
+    """Every replayed row still fails: the replay's transaction is rolled back."""
 
 
 def _replay_view(wh: Warehouse, source: str) -> RawFile:
