@@ -289,3 +289,15 @@ def test_a_file_not_in_its_declared_encoding_is_rejected_whole(project: Project)
     with warehouse(project) as con:
         names = {r[0] for r in con.execute("SELECT product_name FROM dim_product").fetchall()}
     assert "Café crème" in names
+
+
+def test_a_filter_value_no_dimension_holds_is_an_error_not_a_zero(project: Project) -> None:
+    project.write_csv("d.csv", [line("T1", 1, store="S1"), line("T2", 1, store="S2")])
+    project.run()
+    typo = project.cli("kpi", "--json", "--store", "S9")
+    assert typo.code == 2 and "no store 'S9'" in typo.stderr and "S1, S2" in typo.stderr
+    assert project.cli("kpi", "--json", "--category", "Nothing").code == 2
+    assert project.cli("kpi", "--json", "--region", "Atlantis").code == 2
+    # a known store with no sales in the period is a real zero
+    quiet = project.kpis("--store", "S2", "--from", "2030-01-01")
+    assert quiet["lines"] == 0

@@ -386,7 +386,7 @@ def kpi(
     ] = None,
 ) -> None:
     """Print the KPIs (net sales, orders, AOV, ...) for a period and filters."""
-    from salespipe.query.kpis import KpiFilter, compute_kpis, to_output
+    from salespipe.query.kpis import KpiFilter, check_members, compute_kpis, to_output
     from salespipe.warehouse import open_warehouse
 
     flt = KpiFilter(
@@ -412,6 +412,7 @@ def kpi(
             out.pop("comparison", None)
     else:
         with open_warehouse(config, read_only=True) as wh:
+            check_members(wh.con, flt)
             out = to_output(compute_kpis(wh.con, flt))
             if modes:
                 from salespipe.query.compare import compare_periods, comparison_output

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from salespipe.errors import UsageError
 from salespipe.warehouse.sql import first_row
 
 CENT = Decimal("0.01")
@@ -46,6 +47,42 @@ class KpiFilter:
             )
             params.append(self.category)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+# filter -> (how the dimension holds its values, what the value is called)
+MEMBERS = {
+    "store": ("SELECT DISTINCT store_id FROM dim_store", "store_id"),
+    "region": ("SELECT DISTINCT region FROM dim_store", "region"),
+    "category": ("SELECT DISTINCT category FROM dim_product", "category"),
+}
+
+
+def check_members(con: duckdb.DuckDBPyConnection, flt: KpiFilter) -> None:
+    """A filter value no dimension holds is a typo, not a zero: a UsageError that names
+    the filter and shows values the warehouse has (a known member with no sales in the
+    period is a real zero, and passes)."""
+    for name, (values, column) in MEMBERS.items():
+        value = getattr(flt, name)
+        if value is None:
+            continue
+        found = first_row(
+            con.execute(f"SELECT 1 FROM ({values}) AS m WHERE {column} = ? LIMIT 1", [value])
+        )
+        if found is not None:
+            continue
+        known = [
+            str(r[0])
+            for r in con.execute(
+                f"SELECT {column} FROM ({values}) AS m WHERE {column} IS NOT NULL "
+                f"ORDER BY 1 LIMIT 11"
+            ).fetchall()
+        ]
+        shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+        raise UsageError(
+            f"no {name} {value!r} in the warehouse",
+            field=name,
+            hint=f"{name}s the warehouse has: {shown}" if known else "nothing is loaded yet",
+        )
 
 
 KPI_SQL = """

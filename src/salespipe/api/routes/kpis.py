@@ -22,8 +22,9 @@ from salespipe.api.errors import InvalidParameter, responses
 from salespipe.api.models import KpisWithComparisons
 from salespipe.api.snapshot import Snapshot
 from salespipe.api.state import Cursor
+from salespipe.errors import UsageError
 from salespipe.query.compare import COMPARISONS, compare_periods, comparison_output
-from salespipe.query.kpis import KpiFilter, compute_kpis, to_output
+from salespipe.query.kpis import KpiFilter, check_members, compute_kpis, to_output
 
 router = APIRouter(tags=["kpis"])
 
@@ -116,6 +117,10 @@ async def get_kpis(
     modes = parse_compare(compare or [])
 
     def build(con: Cursor, snapshot: Snapshot) -> CachedBody:
+        try:
+            check_members(con, flt)
+        except UsageError as exc:
+            raise InvalidParameter(exc.message, field=exc.field, hint=exc.hint) from None
         return json_body(kpis_with_comparisons(con, flt, modes), snapshot)
 
     return await cached_response(request, state, ("kpis", flt, modes), build)
