@@ -57,7 +57,7 @@ def test_a_duplicate_key_row_does_not_rename_the_product(project: Project) -> No
             ("Product P1", "Fruit")
         ]
     assert project.kpis("--category", "Fruit")["net_sales"] == 10.0
-    assert project.kpis("--category", "Junk")["lines"] == 0
+    assert project.cli("kpi", "--category", "Junk").code == 2  # no such category at all
 
 
 EU_CONFIG = """\
@@ -301,3 +301,19 @@ def test_a_filter_value_no_dimension_holds_is_an_error_not_a_zero(project: Proje
     # a known store with no sales in the period is a real zero
     quiet = project.kpis("--store", "S2", "--from", "2030-01-01")
     assert quiet["lines"] == 0
+
+
+def test_a_binary_file_is_rejected_as_not_text(project: Project) -> None:
+    (project.landing / "image.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
+    (f,) = project.run()["files"]
+    assert f["status"] == "rejected" and "not text" in f["error"]
+
+
+def test_a_failing_cast_in_an_expression_suggests_try_cast(project: Project) -> None:
+    project.write_config(
+        project.config.read_text()
+        + '    columns: {unit_price: {expr: "CAST(unit_price AS DECIMAL(18,2))"}}\n'
+    )
+    project.write_csv("d.csv", [line("T1", 1), line("T2", 1, price="n/a")])
+    (f,) = project.run()["files"]
+    assert f["status"] == "rejected" and "TRY_CAST" in f["hint"]

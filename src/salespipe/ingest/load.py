@@ -180,6 +180,14 @@ def _explain(exc: duckdb.Error, uri: str, source: Source) -> SalespipeError:
             file=uri,
             hint="check options.delimiter, quote, encoding and header of the source",
         )
+    if isinstance(exc, duckdb.ConversionException):
+        return ContractError(
+            f"an expression of source '{source.name}' failed on a value of this file: {first}",
+            file=uri,
+            hint="write TRY_CAST(...) instead of CAST(...) in `columns:` expressions: a value that "
+            "does not convert then leaves its field empty, and its row is quarantined with a "
+            "reason (bad_number, missing_value:<field>) instead of the whole file failing",
+        )
     return ContractError(
         f"the contract of source '{source.name}' failed on this file: {first}",
         file=uri,

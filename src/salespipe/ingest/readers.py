@@ -137,6 +137,16 @@ def _open_text(path: Path, encoding: str, compression: str) -> IO[str]:
     return io.TextIOWrapper(raw, encoding=enc, errors="replace", newline="")
 
 
+def _holds_nul(path: Path, compression: str) -> bool:
+    """Whether the first 8 KB hold a NUL byte, which no text file in an 8-bit encoding has."""
+    gz = compression == "gzip" or (compression == "auto" and path.name.lower().endswith(".gz"))
+    try:
+        with gzip.open(path, "rb") if gz else path.open("rb") as fh:
+            return b"\x00" in fh.read(8192)
+    except (OSError, EOFError):
+        return False  # the read that follows reports it
+
+
 def _transcode(path: Path, encoding: str, compression: str) -> Path:
     """Copy a file in an encoding DuckDB cannot read into a temporary UTF-8 file."""
     fd, name = tempfile.mkstemp(prefix="salespipe-", suffix=".csv")
@@ -199,6 +209,13 @@ def read_csv(
             file=str(path),
             hint="check the file and the source's `options.compression`",
         ) from None
+    if not encoding.startswith(("utf-16", "utf-32")) and _holds_nul(source, compression):
+        raise ReadError(
+            "the file is not text (its first bytes hold NUL bytes)",
+            file=str(path),
+            hint="is it a spreadsheet, an archive or UTF-16 without a BOM? set the source's "
+            "`format:` (xlsx, parquet) or `options.encoding`, or export it as CSV",
+        )
     if not first.strip():
         raise ReadError(
             "the file is empty", file=str(path), hint="nothing to load; remove the file"

@@ -49,11 +49,11 @@ class KpiFilter:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-# filter -> (how the dimension holds its values, what the value is called)
+# filter -> (how the dimension holds its values, what the value is called, plural)
 MEMBERS = {
-    "store": ("SELECT DISTINCT store_id FROM dim_store", "store_id"),
-    "region": ("SELECT DISTINCT region FROM dim_store", "region"),
-    "category": ("SELECT DISTINCT category FROM dim_product", "category"),
+    "store": ("SELECT DISTINCT store_id FROM dim_store", "store_id", "stores"),
+    "region": ("SELECT DISTINCT region FROM dim_store", "region", "regions"),
+    "category": ("SELECT DISTINCT category FROM dim_product", "category", "categories"),
 }
 
 
@@ -61,7 +61,7 @@ def check_members(con: duckdb.DuckDBPyConnection, flt: KpiFilter) -> None:
     """A filter value no dimension holds is a typo, not a zero: a UsageError that names
     the filter and shows values the warehouse has (a known member with no sales in the
     period is a real zero, and passes)."""
-    for name, (values, column) in MEMBERS.items():
+    for name, (values, column, plural) in MEMBERS.items():
         value = getattr(flt, name)
         if value is None:
             continue
@@ -81,7 +81,7 @@ def check_members(con: duckdb.DuckDBPyConnection, flt: KpiFilter) -> None:
         raise UsageError(
             f"no {name} {value!r} in the warehouse",
             field=name,
-            hint=f"{name}s the warehouse has: {shown}" if known else "nothing is loaded yet",
+            hint=f"{plural} the warehouse has: {shown}" if known else "nothing is loaded yet",
         )
 
 
