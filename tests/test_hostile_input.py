@@ -317,3 +317,11 @@ def test_a_failing_cast_in_an_expression_suggests_try_cast(project: Project) -> 
     project.write_csv("d.csv", [line("T1", 1), line("T2", 1, price="n/a")])
     (f,) = project.run()["files"]
     assert f["status"] == "rejected" and "TRY_CAST" in f["hint"]
+
+
+def test_a_half_way_ratio_rounds_half_up_on_both_engines(engine_project: Project) -> None:
+    """4.89 / 8.00 = 61.125 %: a double holds 61.12499999999999; shown, it is 61.13."""
+    engine_project.write_csv("m.csv", [line("T1", 1, price="8.00", cost="3.11")])
+    engine_project.run()
+    rows = engine_project.cli("marts", "show", "sales_daily", "--json").json()["data"]
+    assert [r["margin_pct"] for r in rows] == [61.13]

@@ -13,7 +13,14 @@ def output_column(mart: Mart, name: str) -> str:
         return name
     if column.money:
         return f"CAST(round({name}, {scale}) AS DECIMAL(38,{scale})) AS {name}"
-    return f"round({name}, {scale}) AS {name}"
+    # A ratio is a double: 4.89 / 8 * 100 is stored as 61.12499999999999. Rounded as a
+    # double it would be 61.12 on DuckDB and 61.13 on PostgreSQL (whose round goes through
+    # numeric); read at 10 places first, it is 61.125 on both, and rounds half up to 61.13,
+    # as exact arithmetic does. Infinities and NaN pass as they are.
+    return (
+        f"CASE WHEN abs({name}) < 1e27 THEN CAST(round(CAST({name} AS DECIMAL(38,10)), {scale}) "
+        f"AS DOUBLE) ELSE {name} END AS {name}"
+    )
 
 
 def output_select(mart: Mart, table: str | None = None) -> str:
