@@ -16,6 +16,16 @@ from .conftest import Project, line
 
 @pytest.fixture
 def loaded(project: Project) -> Project:
+    return _load(project)
+
+
+@pytest.fixture
+def loaded_any(engine_project: Project) -> Project:
+    """`loaded` on each engine: exports are written here by DuckDB, also from PostgreSQL."""
+    return _load(engine_project)
+
+
+def _load(project: Project) -> Project:
     project.write_csv(
         "d1.csv",
         [
@@ -62,9 +72,11 @@ def test_refresh_full_rebuilds_everything(loaded: Project) -> None:
     assert {m["mode"] for m in again["refresh"]["marts"]} <= {"unchanged", "skipped"}
 
 
-def test_csv_export_with_bom_opens_in_excel(loaded: Project, tmp_path: Path) -> None:
+def test_csv_export_with_bom_opens_in_excel(loaded_any: Project, tmp_path: Path) -> None:
     out = tmp_path / "daily.csv"
-    assert loaded.cli("export", "sales_daily", "--format", "csv", "--out", out, "--bom").code == 0
+    assert (
+        loaded_any.cli("export", "sales_daily", "--format", "csv", "--out", out, "--bom").code == 0
+    )
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
@@ -72,15 +84,15 @@ def test_csv_export_with_bom_opens_in_excel(loaded: Project, tmp_path: Path) -> 
     assert rows[-1]["net_sales"] == "20.00"  # 19.995 rounded half away from zero
     assert rows[0]["net_sales"] == "100.00"
     plain = tmp_path / "plain.csv"
-    loaded.cli("export", "sales_daily", "--format", "csv", "--out", plain)
+    loaded_any.cli("export", "sales_daily", "--format", "csv", "--out", plain)
     assert not plain.read_bytes().startswith(b"\xef\xbb\xbf")
 
 
-def test_xlsx_export_has_typed_cells(loaded: Project, tmp_path: Path) -> None:
+def test_xlsx_export_has_typed_cells(loaded_any: Project, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
     out = tmp_path / "monthly.xlsx"
-    assert loaded.cli("export", "sales_monthly", "--format", "xlsx", "--out", out).code == 0
+    assert loaded_any.cli("export", "sales_monthly", "--format", "xlsx", "--out", out).code == 0
     sheet = load_workbook(out).active
     assert sheet is not None
     header = [c.value for c in sheet[1]]
@@ -92,9 +104,9 @@ def test_xlsx_export_has_typed_cells(loaded: Project, tmp_path: Path) -> None:
     assert first["orders"].value == 1 and first["mom_pct"].value is None
 
 
-def test_parquet_export_keeps_cents_as_decimals(loaded: Project, tmp_path: Path) -> None:
+def test_parquet_export_keeps_cents_as_decimals(loaded_any: Project, tmp_path: Path) -> None:
     out = tmp_path / "store.parquet"
-    assert loaded.cli("export", "sales_by_store", "--format", "parquet", "--out", out).code == 0
+    assert loaded_any.cli("export", "sales_by_store", "--format", "parquet", "--out", out).code == 0
     with duckdb.connect() as con:
         rows = con.execute(
             f"SELECT month, store_id, net_sales FROM '{out}' ORDER BY 1, 2"
@@ -103,9 +115,9 @@ def test_parquet_export_keeps_cents_as_decimals(loaded: Project, tmp_path: Path)
     assert len(rows) == 4
 
 
-def test_lake_export_is_hive_partitioned(loaded: Project, tmp_path: Path) -> None:
+def test_lake_export_is_hive_partitioned(loaded_any: Project, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    assert loaded.cli("export", "--lake", lake).code == 0
+    assert loaded_any.cli("export", "--lake", lake).code == 0
     assert (lake / "fact_sales" / "store_id=S2" / "month=2025-02").is_dir()
     assert (lake / "sales_daily" / "store_id=S1" / "month=2025-03").is_dir()
     assert (lake / "product_abc" / "data_0.parquet").is_file()
@@ -117,8 +129,8 @@ def test_lake_export_is_hive_partitioned(loaded: Project, tmp_path: Path) -> Non
         ).fetchall()[0]
     assert total == (Decimal("49.995"), 2)
     # exporting again replaces the folder; one mart alone is allowed too
-    assert loaded.cli("export", "sales_monthly", "--lake", lake).code == 0
-    assert loaded.cli("export", "sales_daily", "--format", "csv").code == 2
+    assert loaded_any.cli("export", "sales_monthly", "--lake", lake).code == 0
+    assert loaded_any.cli("export", "sales_daily", "--format", "csv").code == 2
 
 
 def test_kpi_compare_previous_mtd_yoy(loaded: Project) -> None:

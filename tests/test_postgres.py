@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from .conftest import BASIC_CONFIG, Project, line
+from .conftest import BASIC_CONFIG, Project, cli_process, line
 from .servers import create_database
 
 _counter = itertools.count()
@@ -351,3 +351,14 @@ def test_documented_privileges_load_and_read_only_analyst(
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
+    # salespipe itself, as the analyst: reads work, a write is refused with what to grant
+    reader = Project(tmp_path / "analyst")
+    reader.landing.mkdir(parents=True)
+    reader.write_config(BASIC_CONFIG.replace("duckdb:///warehouse.duckdb", url_as(analyst)))
+    assert Decimal(str(reader.kpis()["net_sales"])) == Decimal("29.00")
+    shown = reader.cli("marts", "show", "sales_daily", "--json")
+    assert shown.code == 0, shown.stderr
+    reader.write_csv("d3.csv", [line("T9", 1)])
+    refused = cli_process("--config", reader.config, "run")  # the real entry point
+    assert refused.code == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert "privilege" in refused.stderr and "docs/postgresql.md" in refused.stderr

@@ -889,9 +889,9 @@ def export(
     ] = None,
 ) -> None:
     """Export a mart to CSV, Parquet or XLSX, or the fact and marts to a Parquet lake (--lake)."""
-    from salespipe.marts.export import export_lake, export_mart
+    from salespipe.marts.export import BUILT_MARTS, export_lake, export_mart
     from salespipe.query.marts import built_mart
-    from salespipe.warehouse import open_warehouse
+    from salespipe.warehouse import PostgresWarehouse, open_warehouse
 
     if lake is None and (mart is None or out is None):
         raise UsageError(
@@ -901,8 +901,23 @@ def export(
     if lake is not None and out is not None:
         raise UsageError("--out and --lake exclude each other")
     with open_warehouse(state.config(), read_only=True) as wh:
+        con = wh.con
+        if isinstance(wh, PostgresWarehouse):
+            # DuckDB writes the files here, on this machine: the tables are copied to it
+            from salespipe.marts.registry import MARTS
+            from salespipe.warehouse.postgres import pull_table
+
+            needed = ["mart_state"]
+            if lake is None or mart is not None:
+                needed.append(built_mart(con, mart or "").name)
+            else:
+                built = {str(r[0]) for r in con.execute(BUILT_MARTS).fetchall()}
+                needed += ["fact_sales", *(m.name for m in MARTS if m.name in built)]
+            for table in needed:
+                pull_table(wh, table)
+            con = wh.staging
         if lake is not None:
-            tables = export_lake(wh.con, lake, built_mart(wh.con, mart) if mart else None)
+            tables = export_lake(con, lake, built_mart(con, mart) if mart else None)
             for t in tables:
                 console.print(
                     f"{t.name}: {t.rows:,} rows -> {t.path} ({', '.join(t.partitions) or 'one file'})",
@@ -910,7 +925,7 @@ def export(
                 )
             return
         assert mart is not None and out is not None
-        rows = export_mart(wh.con, built_mart(wh.con, mart), format, out, bom=bom)
+        rows = export_mart(con, built_mart(con, mart), format, out, bom=bom)
     console.print(f"wrote {rows:,} rows of {mart} to {out}")
 
 
@@ -1260,6 +1275,19 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        # A server refusing a privilege is the setup's mistake, not a bug: say what to grant.
+        if state.debug or getattr(exc, "sqlstate", None) != "42501":
+            raise
+        first = str(exc).strip().splitlines()[0]
+        err_console.print(
+            f"[red]error:[/] the database refused: {first} (the warehouse role lacks a "
+            "privilege: grant what docs/postgresql.md lists under 'Privileges'; a read-only "
+            "role can read once the schema exists)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
 
 
 if __name__ == "__main__":

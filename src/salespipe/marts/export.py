@@ -27,6 +27,7 @@ FORMATS = ("csv", "parquet", "xlsx")
 BOM = b"\xef\xbb\xbf"
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 FETCH_ROWS = 10_000
+BUILT_MARTS = "SELECT name FROM mart_state WHERE status = 'built'"
 
 
 def _literal(path: Path) -> str:
@@ -177,10 +178,7 @@ def export_lake(
             "the lake export writes to a local folder in this version",
             hint="export to a folder, then copy it to S3 (aws s3 sync FOLDER s3://...)",
         )
-    built = {
-        str(name)
-        for (name,) in con.execute("SELECT name FROM mart_state WHERE status = 'built'").fetchall()
-    }
+    built = {str(name) for (name,) in con.execute(BUILT_MARTS).fetchall()}
     if only is not None and only.name not in built:
         raise UsageError(f"mart {only.name} is not built", hint="see `salespipe marts list`")
     tables: list[tuple[str, tuple[str, ...]]]

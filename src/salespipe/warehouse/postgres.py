@@ -8,6 +8,7 @@ table is partitioned by month; partitions are created on demand inside the load.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -368,13 +369,76 @@ class PostgresWarehouse:
         self.close()
 
 
+def _duckdb_type(data_type: str, precision: int | None, scale: int | None) -> str:
+    """The DuckDB type a PostgreSQL column's values are exact in."""
+    kind = data_type.lower()
+    if kind == "numeric":
+        return f"DECIMAL({precision},{scale})" if precision else "DECIMAL(38,10)"
+    return {
+        "bigint": "BIGINT",
+        "integer": "INTEGER",
+        "smallint": "SMALLINT",
+        "double precision": "DOUBLE",
+        "real": "DOUBLE",
+        "date": "DATE",
+        "timestamp with time zone": "TIMESTAMPTZ",
+        "timestamp without time zone": "TIMESTAMP",
+        "boolean": "BOOLEAN",
+        "json": "JSON",
+        "jsonb": "JSON",
+    }.get(kind, "VARCHAR")
+
+
+def pull_table(wh: PostgresWarehouse, table: str) -> None:
+    """Copy a warehouse table into the staging DuckDB under the same name, with exact
+    types (for what DuckDB writes locally: exports to files, the Parquet lake).
+
+    The rows travel as CSV through COPY TO STDOUT into a temporary file, read back with
+    each column cast to the DuckDB type of its PostgreSQL type.
+    """
+    columns = wh.con.execute_native(
+        "SELECT column_name, data_type, numeric_precision, numeric_scale "
+        "FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = %(t)s ORDER BY ordinal_position",
+        {"t": table},
+    ).fetchall()
+    if not columns:
+        raise WarehouseError(f"no table {table} in the warehouse")
+    names = [str(c[0]) for c in columns]
+    fd, path = tempfile.mkstemp(prefix="salespipe-pull-", suffix=".csv")
+    try:
+        with os.fdopen(fd, "wb") as out, wh.con.raw.cursor() as cur:
+            quoted = ", ".join(f'"{n}"' for n in names)
+            with cur.copy(f"COPY (SELECT {quoted} FROM {table}) TO STDOUT (FORMAT csv)") as copy:
+                for chunk in copy:
+                    out.write(chunk)
+        text_columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+        casts = ", ".join(
+            f'CAST("{n}" AS {_duckdb_type(str(t), p, s)}) AS "{n}"' for n, t, p, s in columns
+        )
+        wh.staging.execute(f"DROP TABLE IF EXISTS {table}")
+        wh.staging.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT {casts} FROM read_csv('{path}', "
+            f"columns={text_columns}, header=false, auto_detect=false, quote='\"', "
+            "escape='\"', nullstr='', allow_quoted_nulls=false, max_line_size=100000000)"
+        )
+    finally:
+        os.unlink(path)
+
+
 def open_postgres(url: str, *, read_only: bool = False) -> PostgresWarehouse:
     import duckdb
 
     from salespipe.warehouse.duckdb import WRITER_MEMORY_LIMIT
 
     con = PgConnection(_connect(url))
-    create_schema(con)  # idempotent; read-only callers need the tables to exist too
+    ready = con.execute_native(
+        "SELECT to_regclass('files') IS NOT NULL AND to_regclass('salespipe_commits') IS NOT NULL"
+    ).fetchall()[0][0]
+    if not (read_only and ready):
+        # idempotent; a reader of a warehouse that exists (an analyst's read-only role,
+        # say) creates nothing, and needs no CREATE privilege
+        create_schema(con)
     # Files are staged in memory here, bounded like a DuckDB writer: past the limit DuckDB
     # spills to a private temporary directory (removed with it on close).
     spill = tempfile.mkdtemp(prefix="salespipe-staging-")
