@@ -137,6 +137,11 @@ def test_sigkill_at_any_moment_then_rerun(
     again = cli_process("--config", config, "run", "--json").json()
     assert again["files"] == []
     assert totals(tmp_path) == ref
+    # a run cut short is not left `running`: the next writer says what became of it
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        states = con.execute("SELECT status, error FROM runs").fetchall()
+    assert all(status != "running" for status, _ in states), states
+    assert all("killed" in str(error) for status, error in states if status == "error")
 
 
 def test_kills_struck_in_the_middle_of_runs() -> None:

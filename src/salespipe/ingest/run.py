@@ -58,6 +58,12 @@ def run_files(
     wh = warehouse or open_warehouse(config, wait=wait)
     results: list[FileResult] = []
     try:
+        if wh.single_writer:
+            wh.con.execute(
+                "UPDATE runs SET status = 'error', finished_at = coalesce(finished_at, now()), "
+                "error = 'the process ended before the run finished (killed?); its files are "
+                "loaded whole or not at all' WHERE status = 'running'"
+            )
         wh.con.execute(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, now(), 'running')",
             [run_id, command],

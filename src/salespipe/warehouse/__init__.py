@@ -19,6 +19,7 @@ class Warehouse(Protocol):
 
     name: str
     stages_in_place: bool
+    single_writer: bool
     read_only: bool
     con: Any
 

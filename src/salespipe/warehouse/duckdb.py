@@ -34,6 +34,9 @@ class DuckDBWarehouse:
     name = "duckdb"
     # Contracts are compiled to DuckDB SQL and staged in the warehouse connection itself.
     stages_in_place = True
+    # One writing process at a time: a run still `running` when a writer opens it was
+    # cut short (killed).
+    single_writer = True
 
     @property
     def staging(self) -> duckdb.DuckDBPyConnection:

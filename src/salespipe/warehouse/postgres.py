@@ -350,6 +350,7 @@ class PostgresWarehouse:
 
     name = "postgres"
     stages_in_place = False
+    single_writer = False
 
     @property
     def staging(self) -> Any:
