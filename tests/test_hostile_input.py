@@ -325,3 +325,32 @@ def test_a_half_way_ratio_rounds_half_up_on_both_engines(engine_project: Project
     engine_project.run()
     rows = engine_project.cli("marts", "show", "sales_daily", "--json").json()["data"]
     assert [r["margin_pct"] for r in rows] == [61.13]
+
+
+def test_quarantine_commands_work_while_the_server_owns_the_warehouse(project: Project) -> None:
+    """list and export read through the server's API; replay runs as one of its jobs."""
+    from .test_api_support import serve
+
+    project.write_csv(
+        "d.csv", [line("T1", 1), line("T2", 1, sold_at="01.02.2025 10:00"), line("T3", 1)]
+    )
+    project.run()
+    with serve(project.config) as server:
+        listed = project.cli("quarantine", "list", "--json")
+        assert listed.code == 0, listed.stderr
+        assert [r["line"] for r in listed.json()] == [3]
+        out = project.root / "q.csv"
+        exported = project.cli("quarantine", "export", "--out", out)
+        assert exported.code == 0, exported.stderr
+        assert "01.02.2025 10:00" in out.read_text()
+        project.write_config(
+            project.config.read_text().replace(
+                'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}',
+                'formats: {sold_at: ["%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"]}',
+            )
+        )
+        replayed = project.cli("quarantine", "replay", "--json")
+        assert replayed.code == 0, replayed.stderr
+        assert replayed.json()["totals"]["rows_loaded"] == 1
+        assert server.get("/api/v1/kpis").json()["lines"] == 3
+        assert project.cli("quarantine", "list", "--json").json() == []

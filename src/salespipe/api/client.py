@@ -88,10 +88,15 @@ class ServerClient:
             return False
         return True
 
-    def run(self, source: str | None) -> dict[str, Any]:
-        """Submit a run and wait for it; the result is what `run --json` prints."""
+    def run(self, source: str | None, command: str = "run") -> dict[str, Any]:
+        """Submit a run (or a quarantine replay) and wait for it; the result is what
+        `run --json` (or `quarantine replay --json`) prints."""
         job: dict[str, Any] = self.request(
-            "POST", "/api/v1/runs", {"wait": "true"}, {"source": source}, timeout=None
+            "POST",
+            "/api/v1/runs",
+            {"wait": "true"},
+            {"source": source, "command": command},
+            timeout=None,
         )
         if job.get("error"):
             raise error_from_dict(job["error"])
@@ -101,6 +106,25 @@ class ServerClient:
     def kpis(self, params: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = self.request("GET", "/api/v1/kpis", params)
         return data
+
+    def quarantine(self, params: dict[str, Any], limit: int | None) -> list[dict[str, Any]]:
+        """Quarantined rows as `quarantine list --json` prints them, page by page."""
+        rows: list[dict[str, Any]] = []
+        page = 10_000 if limit is None else min(limit, 10_000)
+        while limit is None or len(rows) < limit:
+            data = self.request(
+                "GET",
+                "/api/v1/quarantine",
+                {
+                    **{k: v for k, v in params.items() if v is not None},
+                    "limit": page,
+                    "offset": len(rows),
+                },
+            )
+            rows += data["rows"]
+            if not data["has_more"]:
+                break
+        return rows if limit is None else rows[:limit]
 
     def status(self) -> dict[str, Any]:
         data: dict[str, Any] = self.request("GET", "/api/v1/status")

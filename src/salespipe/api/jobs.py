@@ -31,6 +31,7 @@ from salespipe.warehouse import Warehouse
 log = logging.getLogger("salespipe.api")
 
 JobState = Literal["running", "ok", "failed", "error"]
+RunCommand = Literal["run", "replay"]  # load landed files, or replay the quarantine
 KEEP_JOBS = 100
 
 
@@ -38,6 +39,7 @@ KEEP_JOBS = 100
 class RunJob:
     job_id: str
     source: str | None
+    command: RunCommand = "run"
     state: JobState = "running"
     submitted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
@@ -50,6 +52,7 @@ class RunJob:
         return {
             "job_id": self.job_id,
             "source": self.source,
+            "command": self.command,
             "state": self.state,
             "submitted_at": self.submitted_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
@@ -79,7 +82,7 @@ class RunJobs:
         self.running: RunJob | None = None
         self.last_finished: RunJob | None = None
 
-    def submit(self, source: str | None) -> RunJob:
+    def submit(self, source: str | None, command: RunCommand = "run") -> RunJob:
         config = self.load_config()  # the current salespipe.yaml: new sources need no restart
         if source is not None:
             try:
@@ -92,7 +95,7 @@ class RunJobs:
                     f"run job {self.running.job_id} is in progress",
                     hint="wait for it: GET /api/v1/runs/jobs/" + self.running.job_id,
                 )
-            job = RunJob(job_id=uuid.uuid4().hex[:12], source=source)
+            job = RunJob(job_id=uuid.uuid4().hex[:12], source=source, command=command)
             self.running = job
             self._jobs[job.job_id] = job
             while len(self._jobs) > KEEP_JOBS:
@@ -143,13 +146,17 @@ class RunJobs:
         return result
 
     def _work(self, job: RunJob, config: Config) -> None:
+        from salespipe.ingest.replay import replay_quarantine
         from salespipe.ingest.run import run_pipeline
         from salespipe.quality import stored_report
 
         started = time.perf_counter()
         try:
             with self.writer() as wh:
-                result = run_pipeline(config, job.source, progress=self._progress, warehouse=wh)
+                if job.command == "replay":
+                    result = replay_quarantine(config, job.source, warehouse=wh)
+                else:
+                    result = run_pipeline(config, job.source, progress=self._progress, warehouse=wh)
                 # the data tests the run stored, as `salespipe run --json` prints them
                 report = stored_report(wh.con, result.run_id)
             job.result = result.to_dict()

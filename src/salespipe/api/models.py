@@ -206,6 +206,7 @@ class RunJob(BaseModel):
 
     job_id: str
     source: str | None
+    command: Literal["run", "replay"] = "run"
     state: Literal["running", "ok", "failed", "error"]
     submitted_at: str
     finished_at: str | None
@@ -223,6 +224,11 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"source": "pos"}]})
 
     source: str | None = Field(None, description="Load only this source; default all.")
+    command: Literal["run", "replay"] = Field(
+        "run",
+        description="run: load the landed files (salespipe run); replay: load the quarantined "
+        "rows that now pass the contract (salespipe quarantine replay).",
+    )
 
 
 class FileRow(BaseModel):

@@ -471,15 +471,23 @@ def quarantine_list(
     from salespipe.query.ledger import quarantine_rows
     from salespipe.warehouse import open_warehouse
 
-    with open_warehouse(state.config(), read_only=True) as wh:
-        rows = quarantine_rows(
-            wh.con,
-            source=source,
-            reason=reason,
-            file=file,
-            include_replayed=all_states,
-            limit=limit or None,
+    config = state.config()
+    server = _server(config)
+    if server is not None:  # it holds the warehouse: its API lists the same rows
+        filters = {"source": source, "reason": reason, "file": file}
+        rows = server.quarantine(
+            {**filters, "include_replayed": str(all_states).lower()}, limit or None
         )
+    else:
+        with open_warehouse(config, read_only=True) as wh:
+            rows = quarantine_rows(
+                wh.con,
+                source=source,
+                reason=reason,
+                file=file,
+                include_replayed=all_states,
+                limit=limit or None,
+            )
     if json_out:
         print_json(rows)
         return
@@ -501,14 +509,20 @@ def quarantine_export(
 ) -> None:
     """Export quarantined rows (one column per raw field) to fix them by hand."""
     from salespipe.marts.export import cannot_write
-    from salespipe.query.ledger import export_quarantine
+    from salespipe.query.ledger import quarantine_rows, write_quarantine
     from salespipe.warehouse import open_warehouse
 
-    with open_warehouse(state.config(), read_only=True) as wh:
-        try:
-            n = export_quarantine(wh.con, out, source=source, reason=reason)
-        except OSError as exc:
-            raise cannot_write(out, exc) from None
+    config = state.config()
+    server = _server(config)
+    if server is not None:  # it holds the warehouse: its API pages out the same rows
+        rows = server.quarantine({"source": source, "reason": reason}, None)
+    else:
+        with open_warehouse(config, read_only=True) as wh:
+            rows = quarantine_rows(wh.con, source=source, reason=reason, limit=None)
+    try:
+        n = write_quarantine(rows, out)
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
     console.print(f"wrote {n:,} rows to {out}")
 
 
@@ -520,13 +534,17 @@ def quarantine_replay(
     """After fixing a contract, load the quarantined rows that now pass (exactly once)."""
     from salespipe.ingest.replay import replay_quarantine
 
-    result = replay_quarantine(state.config(), source)
-    data = result.to_dict()
+    config = state.config()
+    server = _server(config)
+    if server is not None:  # the server owns the warehouse: it replays
+        data = server.run(source, "replay")
+    else:
+        data = replay_quarantine(config, source).to_dict()
     if json_out:
         print_json(data)
     else:
         _print_run(data)
-    if not result.ok:
+    if data["status"] != "ok":
         raise typer.Exit(1)
 
 

@@ -40,12 +40,17 @@ REPLAYABLE = (
 )
 
 
-def replay_quarantine(config: Config, source_name: str | None = None) -> RunResult:
+def replay_quarantine(
+    config: Config, source_name: str | None = None, warehouse: Warehouse | None = None
+) -> RunResult:
+    """Replay the open quarantined rows of a source (or all) through the current contract;
+    on `warehouse` when given (a server's writer), else opening the configured one."""
     sources = [config.source(source_name)] if source_name else list(config.sources)
     run_id = new_run_id()
     started = time.perf_counter()
     results: list[FileResult] = []
-    with open_warehouse(config) as wh:
+    opened = contextlib.nullcontext(warehouse) if warehouse else open_warehouse(config)
+    with opened as wh:
         con = wh.con
         con.execute(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, 'replay', now(), 'running')",

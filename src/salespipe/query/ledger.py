@@ -122,6 +122,11 @@ def export_quarantine(
     source: str | None = None,
     reason: str | None = None,
 ) -> int:
+    _quarantine_format(out)
+    return write_quarantine(quarantine_rows(con, source=source, reason=reason, limit=None), out)
+
+
+def _quarantine_format(out: Path) -> str:
     fmt = {".csv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}.get(
         out.suffix.lower()
     )
@@ -129,7 +134,12 @@ def export_quarantine(
         raise UsageError(
             f"cannot export to {out.name}", hint="use a .csv, .jsonl or .parquet file name"
         )
-    rows = quarantine_rows(con, source=source, reason=reason, limit=None)
+    return fmt
+
+
+def write_quarantine(rows: list[dict[str, Any]], out: Path) -> int:
+    """Write quarantined rows (as `quarantine_rows` gives them): one column per raw field."""
+    fmt = _quarantine_format(out)
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq

@@ -93,7 +93,8 @@ async def start_run(
     server's: it goes on if the client disconnects. `result` is what `salespipe run
     --json` prints."""
     source = request_body.source if request_body else None
-    job = await run_in_threadpool(state.jobs.submit, source)
+    command = request_body.command if request_body else "run"
+    job = await run_in_threadpool(state.jobs.submit, source, command)
     location = {"Location": f"/api/v1/runs/jobs/{job.job_id}"}
     if not wait:
         return _job_response(job.to_dict(), 202, location)
