@@ -82,6 +82,10 @@ def test_keys_are_checked(server: ApiServer) -> None:
     # probes and docs need no key; metrics do
     for path in ("/health", "/ready", "/docs", "/openapi.json"):
         assert server.get(path).status_code == 200, path
+    # the docs page works offline: Swagger UI is served by the server, not a CDN
+    page = server.get("/docs").text
+    assert "cdn." not in page and "/docs/assets/swagger-ui-bundle.js" in page
+    assert server.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
     assert_error(server.get("/metrics"), 401, "AuthenticationRequired", "X-API-Key")
     assert server.get("/metrics", headers={"X-API-Key": READ_KEY}).status_code == 200
     bearer = {"Authorization": f"Bearer {READ_KEY}"}  # how Prometheus sends credentials

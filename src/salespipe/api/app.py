@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -44,13 +45,18 @@ def create_app(state: ServerState, on_shutdown: Callable[[], None] | None = None
         if on_shutdown is not None:
             on_shutdown()
 
+    local_docs = _swagger_assets()
     app = FastAPI(
         title="salespipe API",
         version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None if local_docs else "/docs",
+        redoc_url=None,
     )
+    if local_docs:
+        _serve_docs(app, local_docs)
     app.state.salespipe = state
     app.state.metrics = ApiMetrics(state)
     install_error_handler(app)
@@ -60,3 +66,32 @@ def create_app(state: ServerState, on_shutdown: Callable[[], None] | None = None
     for module in (ops, kpis, marts, ledger):
         app.include_router(module.router)
     return app
+
+
+def _swagger_assets() -> Path | None:
+    """Swagger UI's files, when installed (swagger-ui-bundle): /docs then works offline,
+    where FastAPI's default page loads them from a CDN and stays blank."""
+    try:
+        import swagger_ui_bundle
+    except ImportError:
+        return None
+    path = Path(swagger_ui_bundle.swagger_ui_path)
+    return path if (path / "swagger-ui-bundle.js").is_file() else None
+
+
+def _serve_docs(app: FastAPI, assets: Path) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs/assets", StaticFiles(directory=assets), name="swagger-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} docs",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
