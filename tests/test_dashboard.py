@@ -27,7 +27,16 @@ from salespipe.dashboard.client import ApiClient, ApiRequestError, ApiUnavailabl
 from salespipe.dashboard.data import DataSource, SnapshotCache, to_frame
 from salespipe.dashboard.exports import View, unique_sheet, workbook_bytes, xlsx_bytes
 from salespipe.dashboard.filters import Filters, Period, mart_params
-from salespipe.dashboard.formatting import CARDS, card_delta, money, parse_number, pct
+from salespipe.dashboard.formatting import (
+    CARDS,
+    card_delta,
+    is_no_change,
+    money,
+    nice_ticks,
+    parse_number,
+    pct,
+    si_label,
+)
 from salespipe.dashboard.report import KpiLine, OverviewReport, render_pdf
 from salespipe.dashboard.screens.overview import GROSS_CARD
 
@@ -137,15 +146,19 @@ def empty_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 # --- AppTest --------------------------------------------------------------------------
 
 
-def dashboard_script(api: str) -> None:
+def dashboard_script(api: str, currency: str | None = None) -> None:
     from salespipe.dashboard.app import main
     from salespipe.dashboard.settings import Settings
 
-    main(Settings(api_url=api))
+    main(Settings(api_url=api, currency=currency))
 
 
-def open_app(api: str, page: str | None = None, **query: str) -> AppTest:
-    at = AppTest.from_function(dashboard_script, kwargs={"api": api}, default_timeout=60)
+def open_app(
+    api: str, page: str | None = None, *, currency: str | None = None, **query: str
+) -> AppTest:
+    at = AppTest.from_function(
+        dashboard_script, kwargs={"api": api, "currency": currency}, default_timeout=60
+    )
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
@@ -182,11 +195,16 @@ def api_kpis(server: ApiServer, **params: str) -> dict[str, Any]:
     return data
 
 
+def plain(label: str) -> str:
+    """A card label without its currency: "Net sales (USD)" -> "Net sales"."""
+    return re.sub(r" \([A-Z]{3}\)$", "", label)
+
+
 def check_cards(at: AppTest, kpis: dict[str, Any]) -> int:
     """Every card shows the API's value; returns how many cards were compared."""
     compared = 0
     for metric in at.metric:
-        key = LABELS.get(metric.label)
+        key = LABELS.get(plain(metric.label))
         if key is None:
             continue
         expected = kpis[key]
@@ -204,7 +222,7 @@ def test_overview_cards_equal_the_api_for_the_same_filters(shop: ApiServer) -> N
     kpis = api_kpis(shop, **{"from": "2025-01-20", "to": "2025-02-18", "region": region})
     assert check_cards(at, kpis) == 7
     # Deltas are the API's change against the previous period of equal length.
-    net = next(m for m in at.metric if m.label == "Net sales")
+    net = next(m for m in at.metric if plain(m.label) == "Net sales")
     block = kpis["comparison"]["previous"]
     assert net.delta == card_delta(
         CARDS[0], block["change"]["net_sales"], block["change_pct"]["net_sales"]
@@ -259,7 +277,7 @@ def test_a_filter_without_data_shows_a_message(shop: ApiServer) -> None:
 
 def test_a_source_without_customers_salespeople_categories_or_costs(bare_shop: ApiServer) -> None:
     at = open_app(bare_shop.url, period="all")
-    labels = [m.label for m in at.metric]
+    labels = [plain(m.label) for m in at.metric]
     assert "Margin" not in labels and "Gross sales" in labels
     assert check_cards(at, api_kpis(bare_shop, **{"from": "2025-03-01", "to": "2025-03-28"})) == 7
     assert any("category" in t for t in texts(at.info))
@@ -597,3 +615,148 @@ def test_streamlit_command_is_headless_without_usage_stats() -> None:
     assert "k" not in command  # the key travels in the environment, not the command line
     settings = Settings.from_args(command[command.index("--") + 1 :], {"SALESPIPE_API_KEY": "k"})
     assert settings == Settings(api_url="http://x:1", api_key="k")
+
+
+# --- the tester's findings ----------------------------------------------------------------
+
+
+def test_a_change_that_rounds_to_zero_is_neutral_and_never_negative_zero() -> None:
+    margin = next(c for c in CARDS if c.key == "margin_pct")
+    assert card_delta(margin, Decimal("-0.004"), None) == "0.00 pts"
+    assert is_no_change(margin, Decimal("-0.004")) and not is_no_change(margin, Decimal("0.01"))
+    assert card_delta(CARDS[0], Decimal("-0.001"), Decimal("-0.0001")) == "0.00% (0.00)"
+    assert money(Decimal("-0.004")) == "0.00" and pct(Decimal("-0.001"), signed=True) == "0.00%"
+    assert card_delta(CARDS[1], 0, 0) == "0.00% (0)"  # orders: no arrow, no sign
+
+
+def test_the_kpi_table_and_its_exports_hold_numbers(shop: ApiServer) -> None:
+    from openpyxl import load_workbook
+
+    from salespipe.dashboard.exports import csv_bytes
+
+    at = open_app(shop.url, period="custom", **{"from": "2025-01-20", "to": "2025-02-18"})
+    kpis = api_kpis(shop, **{"from": "2025-01-20", "to": "2025-02-18"})
+    table = view_tables(at)["KPIs"]
+    assert list(table.columns) == ["kpi", "value", "comparison", "change", "change_pct", "unit"]
+    net = table.set_index("kpi").loc["Net sales"]
+    block = kpis["comparison"]["previous"]
+    assert net["value"] == Decimal(str(kpis["net_sales"]))
+    assert net["change"] == Decimal(str(block["change"]["net_sales"]))
+    assert net["change_pct"] == Decimal(str(block["change_pct"]["net_sales"]))
+    rows = csv_bytes(table).decode().splitlines()
+    assert rows[1].startswith(f"Net sales,{kpis['net_sales']},")  # no separators, no text
+    sheet = load_workbook(io.BytesIO(xlsx_bytes(table, "KPIs"))).active
+    assert sheet is not None
+    assert isinstance(sheet["B2"].value, int | float) and sheet["B2"].number_format == "#,##0.00"
+
+
+def test_bad_url_parameters_are_each_warned_about(shop: ApiServer) -> None:
+    stores = shop.get("/api/v1/marts/store_variance").json()["rows"]
+    region = stores[0]["region"]
+    elsewhere = next(s["store_id"] for s in stores if s["region"] != region)
+    at = open_app(shop.url, period="foo", category="Nope", compare="never")
+    warned = " ".join(texts(at.warning))
+    for item in ("period=foo", "category=Nope", "compare=never"):
+        assert f"Ignored URL parameter {item}" in warned, warned
+    assert dict(at.query_params) == {}
+    at = open_app(shop.url, store="NOPE")
+    assert any("store=NOPE: no such store" in t for t in texts(at.warning))
+    at = open_app(shop.url, region=region, store=elsewhere)
+    assert any(f"store={elsewhere}: not in region {region}" in t for t in texts(at.warning))
+    assert dict(at.query_params) == {"region": region}
+    at.run()  # said once, when the session starts
+    assert not any("Ignored URL" in t for t in texts(at.warning))
+
+
+def test_the_category_trend_is_monthly_on_a_month_axis(shop: ApiServer) -> None:
+    from salespipe.dashboard import charts
+    from salespipe.dashboard.screens.overview import MONTHLY_WHY
+
+    at = open_app(shop.url, period="all", category="Grocery")
+    assert "Net sales by month" in texts(at.subheader)
+    assert MONTHLY_WHY in texts(at.caption)
+    months = pd.DataFrame({"month": [date(2025, 2, 1)], "net_sales": [Decimal("10.00")]})
+    fig = charts.trend(months, "month", "net_sales", "net sales", monthly=True)
+    assert fig.layout.xaxis.dtick == "M1" and fig.layout.xaxis.tickformat == "%b %Y"
+    assert fig.data[0].xperiod == "M1" and fig.data[0].xperiodalignment == "middle"
+    assert tuple(fig.layout.xaxis.range) == ("2025-02-01", "2025-03-01")  # one month, labelled
+    assert fig.data[0].width[0] > 20 * 86_400_000  # a lone month is a bar, not a hairline
+
+
+def test_secondary_axes_have_round_ticks_covering_every_point() -> None:
+    from salespipe.dashboard import charts
+
+    abc = pd.DataFrame(
+        {
+            "pareto_rank": [1, 2],
+            "abc_class": ["A", "C"],
+            "product_id": ["P1", "P2"],
+            "net_sales": [Decimal(90), Decimal(10)],
+            "cumulative_share_pct": [Decimal(90), Decimal(100)],
+        }
+    )
+    axis = charts.pareto(abc).layout.yaxis2
+    assert (axis.tickmode, axis.tick0, axis.dtick) == ("linear", 0, 20)
+    months = pd.DataFrame(
+        {
+            "month": [date(2025, m, 1) for m in (1, 2, 3, 4)],
+            "net_sales": [Decimal(100)] * 4,
+            "mom_pct": [None, Decimal("-17.3"), Decimal("3.4"), Decimal("21.7")],
+        }
+    )
+    axis = charts.monthly_with_change(months, "net_sales", "net sales", "mom_pct").layout.yaxis2
+    assert list(axis.tickvals) == [-20, -10, 0, 10, 20, 30]
+    assert axis.range[0] < -17.3 and axis.range[1] > 21.7
+    assert nice_ticks(0, 6377) == [0, 2000, 4000, 6000, 8000]
+    assert [si_label(t) for t in nice_ticks(0, 702_118)] == ["0", "200k", "400k", "600k", "800k"]
+
+
+def test_exports_say_which_filter_a_table_ignores(shop: ApiServer) -> None:
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    region = shop.get("/api/v1/marts/store_variance").json()["rows"][0]["region"]
+    at = open_app(shop.url, period="all", region=region)
+    top = next(
+        t
+        for t in at.session_state["salespipe_page_context"].view.tables
+        if t.name == "Top products"
+    )
+    assert top.note and "Not filtered by region" in top.note
+    book = load_workbook(io.BytesIO(workbook_bytes([top], [("region", region)], [])))
+    notes = [row[2] for row in book["View"].iter_rows(values_only=True) if len(row) > 2]
+    assert any(n and "Not filtered by region" in n for n in notes)
+    report = OverviewReport(
+        title="salespipe overview",
+        about=[("region", region)],
+        kpis=[],
+        trend=pd.DataFrame(columns=["day", "value"]),
+        trend_label="Net sales by day",
+        tables=[("Top products", top.frame.astype(str))],
+        notes={"Top products": top.note},
+    )
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(render_pdf(report))).pages)
+    assert "Not filtered by region: top_products has no such dimension" in text
+
+
+def test_the_currency_is_shown_from_the_settings_or_the_api(shop: ApiServer) -> None:
+    at = open_app(shop.url, currency="EUR")
+    labels = [m.label for m in at.metric]
+    assert "Net sales (EUR)" in labels and "Orders" in labels
+    assert any("Amounts in EUR" in t for t in texts(at.caption))
+    # started with --api only: /ready says which currency the warehouse reports in
+    currency = shop.get("/ready").json()["currency"]
+    at = open_app(shop.url)
+    assert f"Net sales ({currency})" in [m.label for m in at.metric]
+    assert any(f"Amounts in {currency}" in t for t in texts(at.caption))
+
+
+def test_the_trend_series_is_kept_in_the_url(shop: ApiServer) -> None:
+    at = open_app(shop.url, "trends.py", period="all", grain="monthly")
+    assert at.segmented_control(key="trend_grain").value == "Monthly"
+    assert "Monthly series" in view_tables(at)
+    assert dict(at.query_params) == {"period": "all", "grain": "monthly"}
+    at.segmented_control(key="trend_grain").set_value("Daily").run()
+    assert dict(at.query_params) == {"period": "all"}
+    at.segmented_control(key="trend_grain").set_value("Monthly").run()
+    assert dict(at.query_params) == {"period": "all", "grain": "monthly"}

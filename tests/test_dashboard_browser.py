@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -47,6 +48,7 @@ PAGES = {
     "data-health": "Data health",
 }
 WAIT_MS = 30_000
+CURRENCY = re.compile(r" \(USD\)$")  # the project's reporting currency, on money cards
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)"
@@ -148,11 +150,11 @@ def settle(page: Any) -> None:
 
 
 def cards(page: Any) -> dict[str, str]:
-    """Card label -> shown value, read from the metric elements."""
+    """Card label (without its currency) -> shown value, read from the metric elements."""
     out = {}
     for metric in page.get_by_test_id("stMetric").all():
         label = metric.get_by_test_id("stMetricLabel").text_content().strip()
-        out[label] = metric.get_by_test_id("stMetricValue").text_content().strip()
+        out[CURRENCY.sub("", label)] = metric.get_by_test_id("stMetricValue").text_content().strip()
     return out
 
 
@@ -292,6 +294,29 @@ def test_cards_equal_the_api_as_filters_change(dashboard: Dashboard, page: Any) 
     # Switching pages keeps the filters in the URL.
     other.wait_for_function("location.search.includes('category=Grocery')", timeout=WAIT_MS)
     other.close()
+
+
+def test_cards_are_never_cut_at_common_widths(dashboard: Dashboard, page: Any) -> None:
+    """Values and labels wrap or shrink with their card: no ellipsis hides a digit."""
+    for width in (1024, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        open_page(page, f"{dashboard.url}/?period=all", "Overview")
+        assert_cards_equal(page, dashboard.kpis())
+        labels = [m.text_content() for m in page.get_by_test_id("stMetricLabel").all()]
+        assert "Net sales (USD)" in [label.strip() for label in labels]
+        cut = page.evaluate(
+            """() => [...document.querySelectorAll(
+                '[data-testid=stMetricValue], [data-testid=stMetricValue] *, '
+                + '[data-testid=stMetricLabel], [data-testid=stMetricLabel] *, '
+                + '[data-testid=stMain] [data-testid=stDownloadButton] button *')]
+              .filter(e => e.scrollWidth > e.clientWidth + 1)
+              .map(e => e.textContent)"""
+        )
+        assert cut == [], (width, cut)
+        for metric in page.get_by_test_id("stMetric").all():
+            card, value = metric.bounding_box(), metric.get_by_test_id("stMetricValue")
+            inner = value.bounding_box()
+            assert inner["x"] + inner["width"] <= card["x"] + card["width"], value.text_content()
 
 
 def test_overview_exports_download_and_open(dashboard: Dashboard, page: Any) -> None:

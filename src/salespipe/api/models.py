@@ -310,6 +310,7 @@ class Ready(BaseModel):
     status: Literal["ready"]
     snapshot: str
     run_in_progress: bool
+    currency: str = Field(description="The reporting currency every amount is in (ISO 4217).")
 
 
 class Status(BaseModel):

@@ -7,6 +7,7 @@ API through the context built here, once per run, at one snapshot.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +22,13 @@ from salespipe.dashboard.exports import XLSX_MIME, View, file_stem, workbook_byt
 from salespipe.dashboard.formatting import CARDS, EXTRA_DEFINITIONS
 from salespipe.dashboard.live import watch_snapshot
 from salespipe.dashboard.settings import Settings, settings_from_process
-from salespipe.dashboard.sidebar import draw_filters, keep_in_url, member_lists, read_filters
+from salespipe.dashboard.sidebar import (
+    draw_filters,
+    keep_in_url,
+    member_lists,
+    read_filters,
+    url_warnings,
+)
 
 SCREENS = Path(__file__).resolve().parent / "screens"
 # file, title, icon, URL path
@@ -61,13 +68,16 @@ def main(settings: Settings) -> None:
     client = ApiClient(settings.api_url, settings.api_key)
     page = _navigation()
     try:
-        snapshot = client.snapshot()
+        ready = client.ready()
+        snapshot = str(ready["snapshot"])
     except DashboardError as exc:
         st.title("salespipe")
         st.warning(f"{exc}", icon=":material/cloud_off:")
         with st.sidebar:
             watch_snapshot(client, None, settings.poll_seconds)
         return
+    if not settings.currency and ready.get("currency"):
+        settings = replace(settings, currency=str(ready["currency"]))  # the API says which
     source = DataSource(client, snapshot)
     first = last = None
     stores, categories = member_lists_or_empty(source)
@@ -80,7 +90,9 @@ def main(settings: Settings) -> None:
         first, last = source.bounds()
     except DashboardError as exc:
         filters_slot.warning(f"Dates unavailable: {exc}")
-    filters = read_filters(stores, first, last)
+    filters = read_filters(stores, categories, first, last)
+    for warning in url_warnings():
+        st.warning(warning, icon=":material/link_off:")
     keep_in_url(filters)
     ctx = PageContext(
         settings=settings,

@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from salespipe.dashboard.formatting import nice_ticks
+
 ACCENT = "#1f77b4"
 SECOND = "#ff7f0e"
 THIRD = "#2ca02c"
@@ -51,11 +53,17 @@ def trend(
     averages: Sequence[tuple[str, str]] = (),
     bars: bool = True,
     title: str | None = None,
+    monthly: bool = False,
 ) -> go.Figure:
-    """A daily or monthly series as bars (or a line), with optional average lines."""
+    """A daily or monthly series as bars (or a line), with optional average lines.
+
+    Monthly values (dated the 1st) span their month on a month axis: on a date axis they
+    would be drawn as one day, centred on the 1st, under daily ticks."""
     fig = go.Figure()
     if bars:
         fig.add_bar(x=list(df[x]), y=_floats(df[y]), name=label, marker_color=ACCENT, opacity=0.55)
+        if monthly:
+            month_bars(fig, list(df[x]))
     else:
         fig.add_scatter(
             x=list(df[x]), y=_floats(df[y]), name=label, mode="lines", line_color=ACCENT
@@ -70,7 +78,61 @@ def trend(
             line={"color": colors[i % 2], "width": 2.5},
         )
     fig.update_yaxes(title_text=label)
+    if monthly:
+        month_axis(fig, list(df[x]))
     return layout(fig, title)
+
+
+MONTH0 = "2000-01-01"
+
+
+def month_bars(fig: go.Figure, months: Sequence[Any]) -> None:
+    """Each point in the middle of its month; bars 80 % of their month wide (a lone bar
+    would otherwise be drawn a millisecond wide)."""
+    fig.update_traces(xperiod="M1", xperiod0=MONTH0, xperiodalignment="middle")
+    days = [pd.Timestamp(m).days_in_month for m in months]
+    fig.update_traces(width=[0.8 * d * 86_400_000 for d in days], selector={"type": "bar"})
+
+
+def month_axis(fig: go.Figure, months: Sequence[Any]) -> None:
+    """A tick and a label per month (`Mar 2025`), the label under the month's bar; the
+    range spans whole months, so that even a single month has its label."""
+    days = [pd.Timestamp(m) for m in months if m is not None and not pd.isna(m)]
+    bounds = (
+        [
+            min(days).strftime("%Y-%m-01"),
+            (max(days) + pd.offsets.MonthBegin(1)).strftime("%Y-%m-01"),
+        ]
+        if days
+        else None
+    )
+    fig.update_xaxes(
+        type="date",
+        dtick="M1",
+        tick0=MONTH0,
+        tickformat="%b %Y",
+        ticklabelmode="period",
+        range=bounds,
+    )
+
+
+def percent_axis(values: Sequence[float | None]) -> dict[str, Any]:
+    """A secondary % axis with its own round ticks that shows every point.
+
+    Plotly syncs an overlaying axis's ticks to the primary's grid by default, which gives
+    ticks such as 16.9/33.8 and may leave a point above the top tick."""
+    known = [v for v in values if v is not None]
+    low, high = (min(0.0, *known), max(0.0, *known)) if known else (0.0, 100.0)
+    ticks = nice_ticks(low, high, 5)
+    pad = (ticks[-1] - ticks[0]) * 0.04
+    return {
+        "tickmode": "array",
+        "tickvals": ticks,
+        "ticktext": [f"{t:g}%" for t in ticks],
+        "range": [ticks[0] - pad, ticks[-1] + pad],
+        "showgrid": False,
+        "zeroline": True,
+    }
 
 
 def monthly_with_change(df: pd.DataFrame, y: str, label: str, change: str | None) -> go.Figure:
@@ -78,17 +140,22 @@ def monthly_with_change(df: pd.DataFrame, y: str, label: str, change: str | None
     fig = go.Figure()
     fig.add_bar(x=list(df["month"]), y=_floats(df[y]), name=label, marker_color=ACCENT)
     if change and change in df.columns:
+        changes = _floats(df[change])
         fig.add_scatter(
             x=list(df["month"]),
-            y=_floats(df[change]),
+            y=changes,
             name="MoM %",
             mode="lines+markers",
             yaxis="y2",
             line_color=SECOND,
+            hovertemplate="%{y:+.2f}%",
         )
-        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": "MoM %"})
+        fig.update_layout(
+            yaxis2={"overlaying": "y", "side": "right", "title": "MoM %", **percent_axis(changes)}
+        )
+    month_bars(fig, list(df["month"]))
     fig.update_yaxes(title_text=label, selector={"anchor": "x"})
-    fig.update_xaxes(dtick="M1", tickformat="%b %Y")
+    month_axis(fig, list(df["month"]))
     return layout(fig)
 
 
@@ -142,7 +209,17 @@ def pareto(abc: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(
         yaxis={"title": "net sales"},
-        yaxis2={"overlaying": "y", "side": "right", "range": [0, 105], "title": "cumulative %"},
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "title": "cumulative %",
+            "range": [0, 105],  # the share ends at 100 %: a little room above it
+            "tickmode": "linear",
+            "tick0": 0,
+            "dtick": 20,
+            "ticksuffix": "%",
+            "showgrid": False,
+        },
         xaxis={"title": "products, by net sales"},
         bargap=0,
         hovermode="closest",
@@ -193,7 +270,8 @@ def stacked_new_existing(df: pd.DataFrame) -> go.Figure:
     fig.add_bar(x=list(df["month"]), y=_floats(df["existing_net_sales"]), name="existing products")
     fig.add_bar(x=list(df["month"]), y=_floats(df["new_net_sales"]), name="new products")
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(dtick="M1", tickformat="%b %Y")
+    month_bars(fig, list(df["month"]))
+    month_axis(fig, list(df["month"]))
     fig.update_yaxes(title_text="net sales")
     return layout(fig)
 

@@ -100,8 +100,12 @@ class ApiClient:
 
     def snapshot(self) -> str:
         """The committed snapshot the server reads now (cheap: one small read)."""
-        data = self.get_json("/ready")
-        return str(data["snapshot"])
+        return str(self.ready()["snapshot"])
+
+    def ready(self) -> dict[str, Any]:
+        """/ready: the snapshot, whether a run is in progress, the reporting currency."""
+        data: dict[str, Any] = self.get_json("/ready")
+        return data
 
     def kpis(self, params: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = self.get_json("/api/v1/kpis", params)

@@ -57,6 +57,18 @@ class PageContext:
             rows.append(("currency", self.settings.currency))
         return rows
 
+    def amounts(self, label: str) -> str:
+        """A money label with its currency when the dashboard knows it: `net sales (USD)`."""
+        currency = self.settings.currency
+        return f"{label} ({currency})" if currency else label
+
+    def currency_note(self) -> str:
+        """Which currency amounts are in: from the configuration the dashboard was started
+        with, else the API's /ready (a server too old to say gets a note)."""
+        if self.settings.currency:
+            return f"Amounts in {self.settings.currency}, the warehouse's reporting currency."
+        return "Amounts in the warehouse's reporting currency (the API does not say which)."
+
     def filter_summary(self) -> str:
         parts = [self.period.label]
         for name in ("region", "store", "category"):

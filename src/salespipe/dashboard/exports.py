@@ -28,6 +28,7 @@ class ViewTable:
     name: str
     frame: pd.DataFrame
     source: str
+    note: str | None = None  # a caveat the table carries, e.g. a filter its mart ignores
 
 
 @dataclass
@@ -37,8 +38,10 @@ class View:
     page: str
     tables: list[ViewTable] = field(default_factory=list)
 
-    def add(self, name: str, frame: pd.DataFrame, source: str) -> ViewTable:
-        table = ViewTable(unique_sheet(name, [t.name for t in self.tables]), frame, source)
+    def add(
+        self, name: str, frame: pd.DataFrame, source: str, note: str | None = None
+    ) -> ViewTable:
+        table = ViewTable(unique_sheet(name, [t.name for t in self.tables]), frame, source, note)
         self.tables.append(table)
         return table
 
@@ -80,17 +83,40 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return text.encode("utf-8")
 
 
+def number_format(value: Decimal) -> str:
+    """Thousands separators and the value's own decimals: 1234.50 shows as 1,234.50."""
+    exponent = value.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return "#,##0" + ("." + "0" * places if places else "")
+
+
 def _append_frame(sheet: Any, frame: pd.DataFrame) -> None:
+    from openpyxl.cell import WriteOnlyCell
+
+    def excel_cell(value: Any) -> Any:
+        value = cell(value)
+        if isinstance(value, Decimal) and value.is_finite():
+            out = WriteOnlyCell(sheet, value=value)
+            out.number_format = number_format(value)
+            return out
+        return value
+
     sheet.append([str(c) for c in frame.columns])
     for row in frame.itertuples(index=False, name=None):
-        sheet.append([cell(v) for v in row])
+        sheet.append([excel_cell(v) for v in row])
 
 
-def xlsx_bytes(frame: pd.DataFrame, sheet: str = "data") -> bytes:
+def xlsx_bytes(frame: pd.DataFrame, sheet: str = "data", note: str | None = None) -> bytes:
+    """One table as a workbook; a note (what the table does not reflect) gets a sheet."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    _append_frame(workbook.create_sheet(unique_sheet(sheet, [])), frame)
+    name = unique_sheet(sheet, [])
+    _append_frame(workbook.create_sheet(name), frame)
+    if note:
+        about = workbook.create_sheet(unique_sheet("Note", [name]))
+        about.append(["note"])
+        about.append([note.replace("`", "")])
     sink = io.BytesIO()
     workbook.save(sink)
     data: bytes = sink.getvalue()
@@ -113,9 +139,9 @@ def workbook_bytes(
     for key, value in about:
         info.append([key, cell(value)])
     info.append([])
-    info.append(["sheet", "source"])
+    info.append(["sheet", "source", "note"])
     for table in tables:
-        info.append([table.name, table.source])
+        info.append([table.name, table.source, (table.note or "").replace("`", "") or None])
     taken = ["View", "KPI definitions"]
     for table in tables:
         name = unique_sheet(table.name, taken)

@@ -75,6 +75,25 @@ class Filters:
             compare=compare if compare in COMPARISONS else DEFAULT_COMPARE,
         )
 
+    @staticmethod
+    def ignored_in_query(params: Mapping[str, str]) -> list[str]:
+        """The URL parameters `from_query` cannot use, as `name=value: why` (members are
+        checked against the data by the caller)."""
+        out: list[str] = []
+        period = params.get("period")
+        if period and period not in PRESETS:
+            out.append(f"period={period}: it is one of {', '.join(PRESETS)}")
+        for key in ("from", "to"):
+            value = params.get(key)
+            if value and _parse_day(value) is None:
+                out.append(f"{key}={value}: not a date (YYYY-MM-DD)")
+            elif value and period in PRESETS and period != "custom":
+                out.append(f"{key}={value}: only a custom period has dates")
+        compare = params.get("compare")
+        if compare and compare not in COMPARISONS:
+            out.append(f"compare={compare}: it is one of {', '.join(COMPARISONS)}")
+        return out
+
     def to_query(self) -> dict[str, str]:
         """URL query parameters: only what differs from the defaults, in a stable order."""
         out: dict[str, str] = {}

@@ -6,6 +6,7 @@ a card shows exactly the API's number.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -75,10 +76,20 @@ EXTRA_DEFINITIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+CENT = Decimal("0.01")
+
+
+def shown(value: Any, places: Decimal = CENT) -> Decimal:
+    """The number as displayed, rounded to `places`; a value that rounds to zero is 0,
+    never -0 (a red "-0.00" would report a fall that is not there)."""
+    rounded = Decimal(value).quantize(places)
+    return rounded if rounded != 0 else abs(rounded)
+
+
 def money(value: Any) -> str:
     if value is None:
         return "—"
-    return f"{Decimal(value):,.2f}"
+    return f"{shown(value):,.2f}"
 
 
 def count(value: Any) -> str:
@@ -99,7 +110,8 @@ def units(value: Any) -> str:
 def pct(value: Any, *, signed: bool = False) -> str:
     if value is None:
         return "—"
-    return f"{Decimal(value):{'+' if signed else ''},.2f}%"
+    number = shown(value)
+    return f"{number:{'+' if signed and number != 0 else ''},.2f}%"
 
 
 FORMATS = {"money": money, "count": count, "units": units, "pct": pct}
@@ -113,14 +125,48 @@ def card_delta(card: KpiCard, change: Any, change_pct: Any) -> str | None:
     """`+10.80% (+127,806.95)`; margin changes are in points; None without a comparison."""
     if change is None:
         return None
+    if is_no_change(card, change):
+        return "0.00 pts" if card.kind == "pct" else f"{pct(0)} ({FORMATS[card.kind](0)})"
     delta = Decimal(change)
     if card.kind == "pct":
-        return f"{delta:+,.2f} pts"
+        return f"{shown(delta):+,.2f} pts"
     absolute = FORMATS[card.kind](abs(delta))
     sign = "-" if delta < 0 else "+"
     if change_pct is None:
         return f"{sign}{absolute}"
     return f"{pct(change_pct, signed=True)} ({sign}{absolute})"
+
+
+def is_no_change(card: KpiCard, change: Any) -> bool:
+    """The change shows as zero once rounded (cents, points, whole counts): no arrow."""
+    if change is None:
+        return False
+    if card.kind in ("money", "pct"):
+        return shown(change) == 0
+    return Decimal(change) == 0
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """About `count` round tick values (steps of 1, 2, 2.5 or 5 x 10^k) covering low..high."""
+    span = high - low
+    if span <= 0:
+        span = abs(high) or 1.0
+    raw = span / max(1, count - 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step) * step
+    ticks = [first]
+    while ticks[-1] < high - 1e-9 * step or len(ticks) < 2:
+        ticks.append(first + step * len(ticks))
+    return ticks
+
+
+def si_label(value: float) -> str:
+    """A tick label: 1,500 -> 1.5k, 2,000,000 -> 2M; small values as they are."""
+    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:,.3g}{suffix}"
+    return f"{value:,.3g}" if value else "0"
 
 
 def parse_number(text: str) -> Decimal:

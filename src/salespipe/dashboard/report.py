@@ -5,12 +5,14 @@ primitives, so no browser or image renderer is needed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
+from salespipe.dashboard.formatting import nice_ticks, si_label
 from salespipe.errors import MissingExtraError
 
 ACCENT = (31, 119, 180)
@@ -19,10 +21,17 @@ GREY = (110, 110, 110)
 
 @dataclass(frozen=True)
 class KpiLine:
+    """A card as text (the PDF) and as numbers (the KPI table and its CSV/Excel)."""
+
     label: str
     value: str
     previous: str
     change: str
+    value_number: Decimal | None = None
+    previous_number: Decimal | None = None
+    change_number: Decimal | None = None
+    change_pct: Decimal | None = None
+    unit: str = ""  # the currency, "%", "pts" or "" (counts)
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,8 @@ class OverviewReport:
     trend: pd.DataFrame  # columns: day (date), value (number)
     trend_label: str
     tables: Sequence[tuple[str, pd.DataFrame]]  # title, frame (already formatted text)
+    notes: Mapping[str, str] = field(default_factory=dict)  # title -> caveat, e.g. a filter
+    # the table ignores, printed under its heading
 
 
 def _text(value: Any) -> str:
@@ -78,11 +89,13 @@ def render_pdf(report: OverviewReport) -> bytes:
     pdf.ln(4)
 
     _heading(pdf, report.trend_label, XPos, YPos)
+    _note(pdf, report.notes.get(report.trend_label), XPos, YPos)
     _line_chart(pdf, report.trend)
 
     for title, frame in report.tables:
         pdf.add_page()
         _heading(pdf, title, XPos, YPos)
+        _note(pdf, report.notes.get(title), XPos, YPos)
         if frame.empty:
             pdf.set_font("Helvetica", size=9)
             pdf.cell(0, 6, "No rows for these filters.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -109,6 +122,16 @@ def _heading(pdf: Any, text: str, xpos: Any, ypos: Any) -> None:
     pdf.set_text_color(*ACCENT)
     pdf.cell(0, 8, _text(text), new_x=xpos.LMARGIN, new_y=ypos.NEXT)
     pdf.set_text_color(0, 0, 0)
+
+
+def _note(pdf: Any, text: str | None, xpos: Any, ypos: Any) -> None:
+    if not text:
+        return
+    pdf.set_font("Helvetica", "I", 8)
+    pdf.set_text_color(*GREY)
+    pdf.multi_cell(0, 4.5, _text(text.replace("`", "")), new_x=xpos.LMARGIN, new_y=ypos.NEXT)
+    pdf.set_text_color(0, 0, 0)
+    pdf.ln(1)
 
 
 def _table(
@@ -148,17 +171,18 @@ def _line_chart(pdf: Any, trend: pd.DataFrame) -> None:
         return
     values = [float(v) for v in trend["value"]]
     days = list(trend["day"])
-    low, high = min(0.0, min(values)), max(values)
+    ticks = nice_ticks(min(0.0, min(values)), max(values))
+    low, high = ticks[0], ticks[-1]
     span = (high - low) or 1.0
     pdf.set_draw_color(190, 190, 190)
     pdf.rect(left, top, width, height)
-    for fraction in (0.25, 0.5, 0.75):
-        y = top + height * fraction
-        pdf.line(left, y, left + width, y)
     pdf.set_text_color(*GREY)
-    for fraction in (0.0, 0.5, 1.0):
-        label = f"{low + span * fraction:,.0f}"
-        pdf.text(left - 13, top + height * (1 - fraction) + 1, _text(label))
+    for tick in ticks:
+        y = top + height * (1 - (tick - low) / span)
+        if low < tick < high:
+            pdf.line(left, y, left + width, y)
+        label = _text(si_label(tick))
+        pdf.text(left - 2 - pdf.get_string_width(label), y + 1, label)
     pdf.text(left, top + height + 4, _text(str(days[0])))
     last = _text(str(days[-1]))
     pdf.text(left + width - pdf.get_string_width(last), top + height + 4, last)

@@ -8,6 +8,7 @@ user switches pages, so they are restored at once).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -33,6 +34,8 @@ KEYS = {
     "compare": "f_compare",
 }
 STARTED = "f_started"
+URL_IGNORED = "f_url_ignored"
+PAGE_PARAMS = ("grain",)  # URL parameters a page keeps itself (Trends' series)
 
 
 def member_lists(source: DataSource) -> tuple[pd.DataFrame, list[str]]:
@@ -93,7 +96,39 @@ def _range_bounds(first: date | None, last: date | None) -> tuple[date, date]:
     return min([low, *days]), max([high, *days])
 
 
-def read_filters(stores: pd.DataFrame, first: date | None, last: date | None) -> Filters:
+def _from_url(params: dict[str, str], stores: pd.DataFrame, categories: list[str]) -> Filters:
+    """The URL's filters without the values the data does not have; each one dropped is
+    kept (`URL_IGNORED`) for a warning, whatever the parameter."""
+    filters = Filters.from_query(params)
+    ignored = Filters.ignored_in_query(params)
+    regions = {str(r) for r in stores["region"] if r is not None and not pd.isna(r)}
+    if filters.region and regions and filters.region not in regions:
+        ignored.append(f"region={filters.region}: no such region")
+        filters = replace(filters, region=None)
+    names = _store_names(stores, None)
+    if filters.store and names:
+        if filters.store not in names:
+            ignored.append(f"store={filters.store}: no such store")
+            filters = replace(filters, store=None)
+        elif filters.store not in _store_names(stores, filters.region):
+            ignored.append(f"store={filters.store}: not in region {filters.region}")
+            filters = replace(filters, store=None)
+    if filters.category and categories and filters.category not in categories:
+        ignored.append(f"category={filters.category}: no such category")
+        filters = replace(filters, category=None)
+    st.session_state[URL_IGNORED] = ignored
+    return filters
+
+
+def url_warnings() -> list[str]:
+    """What the URL asked for and the dashboard ignored, once (the session's first run)."""
+    ignored: list[str] = st.session_state.pop(URL_IGNORED, None) or []
+    return [f"Ignored URL parameter {item}." for item in ignored]
+
+
+def read_filters(
+    stores: pd.DataFrame, categories: list[str], first: date | None, last: date | None
+) -> Filters:
     """The filters of this run, from the widgets' state (the URL when a session starts).
 
     Read before the page is drawn, while the widgets themselves are drawn after it
@@ -101,7 +136,7 @@ def read_filters(stores: pd.DataFrame, first: date | None, last: date | None) ->
     """
     state = st.session_state
     if not state.get(STARTED):
-        _start_session(Filters.from_query(st.query_params.to_dict()), first, last)
+        _start_session(_from_url(st.query_params.to_dict(), stores, categories), first, last)
     preset = str(state.get(KEYS["preset"]) or DEFAULT_PRESET)
     date_from = date_to = None
     if preset == "custom":
@@ -171,6 +206,7 @@ def draw_filters(
 
 def keep_in_url(filters: Filters) -> None:
     """Write the filters to the URL (switching pages clears it; a bookmark needs it)."""
-    wanted = filters.to_query()
-    if st.query_params.to_dict() != wanted:
+    current = st.query_params.to_dict()
+    wanted = filters.to_query() | {k: v for k, v in current.items() if k in PAGE_PARAMS}
+    if current != wanted:
         st.query_params.from_dict(wanted)

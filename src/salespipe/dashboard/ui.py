@@ -88,8 +88,11 @@ def empty_warehouse() -> None:
     )
 
 
-def mart_note(ctx: PageContext, params: MartParams, mart: str, *, monthly: bool = False) -> None:
-    """Say which chosen filters a mart ignores, and when whole months stand for the period."""
+def mart_note(
+    ctx: PageContext, params: MartParams, mart: str, *, monthly: bool = False
+) -> str | None:
+    """Say which chosen filters a mart ignores, and when whole months stand for the period;
+    returns the caption, for the exports of the tables it describes."""
     notes = []
     note = params.note(mart)
     if note:
@@ -99,8 +102,11 @@ def mart_note(ctx: PageContext, params: MartParams, mart: str, *, monthly: bool 
         end = None  # no sale after the period: its last month is whole enough
     if monthly and not whole_months(start, end):
         notes.append("Monthly marts count the whole months the period touches.")
-    if notes:
-        st.caption(" ".join(notes))
+    if not notes:
+        return None
+    text = " ".join(notes)
+    st.caption(text)
+    return text
 
 
 def whole_months(start: str | None, end: str | None) -> bool:
@@ -127,14 +133,20 @@ def show_table(
     source: str,
     *,
     height: int | None = None,
+    note: str | None = None,
 ) -> None:
     """A table, registered for the view's workbook, with CSV and Excel downloads."""
-    ctx.view.add(title, frame, source)
-    draw_table(ctx, title, frame, height=height)
+    ctx.view.add(title, frame, source, note)
+    draw_table(ctx, title, frame, height=height, note=note)
 
 
 def draw_table(
-    ctx: PageContext, title: str, frame: pd.DataFrame, *, height: int | None = None
+    ctx: PageContext,
+    title: str,
+    frame: pd.DataFrame,
+    *,
+    height: int | None = None,
+    note: str | None = None,
 ) -> None:
     table_name = unique_sheet(title, [])
     st.dataframe(
@@ -159,7 +171,7 @@ def draw_table(
     with right:
         st.download_button(
             "Excel",
-            data=lambda: xlsx_bytes(frame, table_name),
+            data=lambda: xlsx_bytes(frame, table_name, note),
             file_name=f"{stem}.xlsx",
             mime=XLSX_MIME,
             key=f"xlsx-{stem}",
@@ -170,17 +182,22 @@ def draw_table(
 
 
 def data_tables(
-    ctx: PageContext, tables: Sequence[tuple[str, pd.DataFrame, str]], label: str = "Data"
+    ctx: PageContext,
+    tables: Sequence[tuple[str, pd.DataFrame, str]],
+    label: str = "Data",
+    *,
+    note: str | None = None,
 ) -> None:
     """Tables behind an expander. Each joins the view's workbook at once, but is drawn
-    (with its downloads) only once opened: a first visit loads no table component."""
+    (with its downloads) only once opened: a first visit loads no table component.
+    `note` (a filter the tables ignore, say) goes with them into the exports."""
     for title, frame, source in tables:
-        ctx.view.add(title, frame, source)
+        ctx.view.add(title, frame, source, note)
     key = "tables-" + file_stem(f"{ctx.view.page}-{tables[0][0]}")
     with st.expander(label, key=key, on_change="rerun") as box:
         if box.open:
             for title, frame, _ in tables:
-                draw_table(ctx, title, frame)
+                draw_table(ctx, title, frame, note=note)
 
 
 def let_browser_paint(seconds: float = 0.25) -> None:

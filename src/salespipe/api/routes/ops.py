@@ -40,6 +40,7 @@ async def ready(state: StateDep) -> Response:
                     "status": "ready",
                     "snapshot": snapshot.id,
                     "run_in_progress": state.jobs.running is not None,
+                    "currency": state.config.currency.upper(),
                 }
         except database_errors() as exc:
             raise WarehouseError(f"the warehouse does not answer: {exc}") from None

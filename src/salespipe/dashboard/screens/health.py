@@ -90,13 +90,21 @@ def quarantine(ctx: PageContext) -> None:
                 "state": [r.get("state") for r in rows],
             }
         )
-        more = (
-            " (the first ones; `salespipe quarantine export` writes all)"
-            if data["has_more"]
-            else ""
-        )
-        st.caption(f"{len(rows)} open quarantined rows{more}.")
+        if data["has_more"]:
+            # The API pages without a total; the files ledger counts every quarantined row.
+            total = int(reasons_total(file_rows))
+            st.caption(
+                f"The first {len(rows):,} open quarantined rows of more"
+                + (f" ({total:,} quarantined in all, per the files ledger)" if total else "")
+                + "; `salespipe quarantine export` writes them all."
+            )
+        else:
+            st.caption(f"{len(rows):,} open quarantined rows.")
         show_table(ctx, "Quarantined rows", frame, "/api/v1/quarantine")
+
+
+def reasons_total(file_rows: list[dict[str, object]]) -> int:
+    return sum(int(str(f.get("rows_quarantined") or 0)) for f in file_rows)
 
 
 def alerts(ctx: PageContext) -> None:

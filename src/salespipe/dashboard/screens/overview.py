@@ -23,8 +23,10 @@ from salespipe.dashboard.formatting import (
     KpiCard,
     card_delta,
     card_value,
+    is_no_change,
     money,
     pct,
+    shown,
     units,
 )
 from salespipe.dashboard.report import KpiLine, OverviewReport, render_pdf
@@ -41,6 +43,18 @@ from salespipe.dashboard.ui import (
 GROSS_CARD = KpiCard(
     "gross_sales", "Gross sales", "money", "Line revenue of lines with quantity > 0."
 )
+# Streamlit cuts a metric's value and label with an ellipsis when the card is narrow (four
+# cards a row at 1024-1280 px): cents or digits would be hidden. Values shrink with their
+# card (container units) and wrap rather than being cut; labels wrap.
+CARD_CSS = """<style>
+[data-testid="stMetric"] { container-type: inline-size; }
+[data-testid="stMetricValue"] { font-size: clamp(1.05rem, 13.5cqi, 2.25rem); line-height: 1.2; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] *,
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; overflow-wrap: anywhere;
+}
+</style>"""
 
 
 def month_bounds(day: date) -> tuple[date, date]:
@@ -80,12 +94,14 @@ def kpi_cards(ctx: PageContext, kpis: dict[str, Any]) -> list[KpiLine]:
             f"{current['from']} to {current['to']} compared with {previous['from']} to "
             f"{previous['to']} ({COMPARISONS[mode].lower()})"
             + ("." if previous.get("lines") else ", which has no sales: no change to show.")
-            + (f" Amounts in {ctx.settings.currency}." if ctx.settings.currency else "")
+            + " "
+            + ctx.currency_note()
         )
         if not previous.get("lines"):
             block = None  # a change against nothing is no information
     else:
-        st.caption("No comparison: the period has no sales.")
+        st.caption("No comparison: the period has no sales. " + ctx.currency_note())
+    st.html(CARD_CSS)
     cards = [c for c in CARDS if c.key != "margin_pct" or current.get("margin_pct") is not None]
     if len(cards) < len(CARDS):
         cards.append(GROSS_CARD)  # no cost in the data: gross sales take margin's place
@@ -99,91 +115,152 @@ def kpi_cards(ctx: PageContext, kpis: dict[str, Any]) -> list[KpiLine]:
                 continue
             value = card_value(card, current.get(card.key))
             change = block["change"].get(card.key) if block else None
-            delta = card_delta(card, change, block["change_pct"].get(card.key)) if block else None
+            change_pct = block["change_pct"].get(card.key) if block else None
+            delta = card_delta(card, change, change_pct) if block else None
             color: Literal["normal", "inverse", "off"] = "normal" if card.up_is_good else "inverse"
+            flat = is_no_change(card, change)
+            label = ctx.amounts(card.label) if card.kind == "money" else card.label
             st.metric(
-                card.label,
+                label,
                 value,
                 delta=delta,
-                delta_color="off" if change == 0 else color,
-                delta_arrow="off" if change == 0 else "auto",
+                delta_color="off" if flat else color,
+                delta_arrow="off" if flat else "auto",
                 help=card.definition,
                 border=True,
             )
-            before = card_value(card, block["previous"].get(card.key)) if block else "—"
-            lines.append(KpiLine(card.label, value, before, delta or "—"))
+            previous_value = block["previous"].get(card.key) if block else None
+            lines.append(
+                KpiLine(
+                    card.label,  # its currency is in `unit`
+                    value,
+                    card_value(card, previous_value) if block else "—",
+                    delta or "—",
+                    value_number=_number(current.get(card.key)),
+                    previous_number=_number(previous_value),
+                    change_number=_number(0 if flat else change),
+                    change_pct=_number(0 if flat and change_pct is not None else change_pct),
+                    unit=_unit(ctx, card),
+                )
+            )
     return lines
+
+
+def _number(value: Any) -> Decimal | None:
+    """An exact number for the KPI table; -0.00 becomes 0.00."""
+    if value is None:
+        return None
+    number = Decimal(str(value))
+    return number if number != 0 else abs(number)
+
+
+def _unit(ctx: PageContext, card: KpiCard) -> str:
+    if card.kind == "money":
+        return ctx.settings.currency or "reporting currency"
+    return {"pct": "% (change: pts)", "count": "count", "units": "units"}[card.kind]
+
+
+def kpi_table(lines: list[KpiLine]) -> pd.DataFrame:
+    """The cards as numbers (not their text), one column each: value, comparison, change."""
+    return pd.DataFrame(
+        {
+            "kpi": [k.label for k in lines],
+            "value": [k.value_number for k in lines],
+            "comparison": [k.previous_number for k in lines],
+            "change": [k.change_number for k in lines],
+            "change_pct": [k.change_pct for k in lines],
+            "unit": [k.unit for k in lines],
+        }
+    )
 
 
 def mom_card(ctx: PageContext, current: dict[str, Any]) -> KpiLine:
     end = ctx.period.end or (date.fromisoformat(current["to"]) if current.get("to") else None)
     if end is None:
         st.metric("MoM %", "—", help=MOM_DEFINITION, border=True)
-        return KpiLine("MoM %", "—", "—", "—")
+        return KpiLine("MoM %", "—", "—", "—", unit="%")
     label, value = month_over_month(ctx, end)
     text = pct(value, signed=True) if value is not None else "—"
     st.metric(f"MoM % ({label})", text, help=MOM_DEFINITION, border=True)
-    return KpiLine(f"MoM % ({label})", text, "previous month", "—")
+    number = shown(value) if value is not None else None
+    return KpiLine(f"MoM % ({label})", text, "previous month", "—", value_number=number, unit="%")
 
 
-def sales_trend(ctx: PageContext) -> pd.DataFrame:
+MONTHLY_TREND = "Net sales by month"
+MONTHLY_WHY = "Monthly, not daily: only the monthly mart `store_category_matrix` knows categories."
+
+
+def sales_trend(ctx: PageContext, notes: dict[str, str]) -> pd.DataFrame:
     """Daily net sales (monthly with a category: only monthly marts know categories)."""
     source = ctx.source
+    label = ctx.amounts("net sales")
     if ctx.filters.category:
         params = source.params_for("store_category_matrix", ctx.filters, ctx.period)
         rows = source.mart("store_category_matrix", params.params)
         monthly = frames.totals(rows, ["month"], frames.SALES_SUMS)
-        st.subheader("Net sales by month")
-        mart_note(ctx, params, "store_category_matrix", monthly=True)
+        st.subheader(MONTHLY_TREND)
+        st.caption(MONTHLY_WHY)
+        note = mart_note(ctx, params, "store_category_matrix", monthly=True)
+        notes[MONTHLY_TREND] = " ".join(n for n in (MONTHLY_WHY, note) if n)
         if monthly.empty:
             no_sales(ctx)
             return pd.DataFrame(columns=["day", "value"])
-        chart(charts.trend(monthly, "month", "net_sales", "net sales"))
-        data_tables(ctx, [("Net sales by month", monthly, "store_category_matrix")])
+        chart(charts.trend(monthly, "month", "net_sales", label, monthly=True))
+        data_tables(
+            ctx,
+            [(MONTHLY_TREND, monthly, "store_category_matrix")],
+            note=notes[MONTHLY_TREND],
+        )
         return pd.DataFrame({"day": monthly["month"], "value": monthly["net_sales"]})
     params = source.params_for("sales_daily", ctx.filters, ctx.period)
     daily = frames.daily_totals(source.mart("sales_daily", params.params))
     st.subheader("Net sales by day")
-    mart_note(ctx, params, "sales_daily")
+    note = mart_note(ctx, params, "sales_daily")
+    if note:
+        notes["Net sales by day"] = note
     if daily.empty:
         no_sales(ctx)
         return pd.DataFrame(columns=["day", "value"])
-    chart(charts.trend(daily, "sale_date", "net_sales", "net sales"))
-    data_tables(ctx, [("Net sales by day", daily, "sales_daily")])
+    chart(charts.trend(daily, "sale_date", "net_sales", label))
+    data_tables(ctx, [("Net sales by day", daily, "sales_daily")], note=note)
     return pd.DataFrame({"day": daily["sale_date"], "value": daily["net_sales"]})
 
 
-def top_products(ctx: PageContext, n: int = 10) -> pd.DataFrame:
+def top_products(ctx: PageContext, notes: dict[str, str], n: int = 10) -> pd.DataFrame:
     source = ctx.source
     params = source.params_for("top_products", ctx.filters, ctx.period)
     products = frames.product_totals(source.mart("top_products", params.params))
     top = frames.top_n(products, "net_sales", n)
     st.subheader(f"Top {n} products")
-    mart_note(ctx, params, "top_products", monthly=True)
+    note = mart_note(ctx, params, "top_products", monthly=True)
+    if note:
+        notes["Top products"] = note
     if top.empty:
         no_sales(ctx, "products")
         return top
     labels = top.assign(
         label=[str(p or i) for p, i in zip(top["product_name"], top["product_id"], strict=True)]
     )
-    chart(charts.hbar(labels, "label", "net_sales", "net sales"))
+    chart(charts.hbar(labels, "label", "net_sales", ctx.amounts("net sales")))
     table = top[["rank", "product_id", "product_name", "category", "net_sales", "units_sold"]]
-    data_tables(ctx, [("Top products", table, "top_products")])
+    data_tables(ctx, [("Top products", table, "top_products")], note=note)
     return table
 
 
-def categories(ctx: PageContext) -> pd.DataFrame:
+def categories(ctx: PageContext, notes: dict[str, str]) -> pd.DataFrame:
     source = ctx.source
     params = source.params_for("store_category_matrix", ctx.filters, ctx.period)
     totals = frames.category_totals(source.mart("store_category_matrix", params.params))
     st.subheader("Sales by category")
-    mart_note(ctx, params, "store_category_matrix", monthly=True)
+    note = mart_note(ctx, params, "store_category_matrix", monthly=True)
+    if note:
+        notes["Sales by category"] = note
     if totals.empty:
         no_sales(ctx, "categories")
         return totals
-    chart(charts.hbar(totals, "category", "net_sales", "net sales"))
+    chart(charts.hbar(totals, "category", "net_sales", ctx.amounts("net sales")))
     table = totals[["category", "net_sales", "gross_sales", "returns_value", "units_sold"]]
-    data_tables(ctx, [("Sales by category", table, "store_category_matrix")])
+    data_tables(ctx, [("Sales by category", table, "store_category_matrix")], note=note)
     return table
 
 
@@ -193,8 +270,11 @@ def pdf_report(
     trend: pd.DataFrame,
     top: pd.DataFrame,
     cats: pd.DataFrame,
+    notes: dict[str, str],
 ) -> bytes:
     about = [*ctx.describe(), ("snapshot", ctx.source.snapshot)]
+    if not ctx.settings.currency:
+        about.append(("currency", ctx.currency_note()))
     tables: list[tuple[str, pd.DataFrame]] = []
     if not top.empty:
         tables.append(
@@ -208,7 +288,7 @@ def pdf_report(
                             for n, p in zip(top["product_name"], top["product_id"], strict=True)
                         ],
                         "category": top["category"],
-                        "net sales": [money(v) for v in top["net_sales"]],
+                        ctx.amounts("net sales"): [money(v) for v in top["net_sales"]],
                         "units": [units(v) for v in top["units_sold"]],
                     }
                 ),
@@ -221,21 +301,24 @@ def pdf_report(
                 pd.DataFrame(
                     {
                         "category": cats["category"],
-                        "net sales": [money(v) for v in cats["net_sales"]],
-                        "returns": [money(v) for v in cats["returns_value"]],
+                        ctx.amounts("net sales"): [money(v) for v in cats["net_sales"]],
+                        ctx.amounts("returns"): [money(v) for v in cats["returns_value"]],
                         "units": [units(v) for v in cats["units_sold"]],
                     }
                 ),
             )
         )
+    monthly = bool(ctx.filters.category)
+    trend_label = MONTHLY_TREND if monthly else "Net sales by day"
+    grain = "month" if monthly else "day"
     if not trend.empty:
         tables.append(
             (
-                "Net sales by day" if not ctx.filters.category else "Net sales by month",
+                trend_label,
                 pd.DataFrame(
                     {
-                        "day": [str(d) for d in trend["day"]],
-                        "net sales": [money(v) for v in trend["value"]],
+                        grain: [d.strftime("%b %Y") if monthly else str(d) for d in trend["day"]],
+                        ctx.amounts("net sales"): [money(v) for v in trend["value"]],
                     }
                 ),
             )
@@ -245,8 +328,9 @@ def pdf_report(
         about=about,
         kpis=lines,
         trend=trend,
-        trend_label="Net sales by month" if ctx.filters.category else "Net sales by day",
+        trend_label=trend_label,
         tables=tables,
+        notes=notes,
     )
     return render_pdf(report)
 
@@ -265,7 +349,8 @@ def prefetch(ctx: PageContext) -> None:
 
 
 def render(ctx: PageContext) -> None:
-    head, button = st.columns([5, 1], vertical_alignment="bottom")
+    # The button's column is wide enough for its label at 1024 px (a narrower one cut it).
+    head, button = st.columns([3, 1], vertical_alignment="bottom")
     with head:
         st.title("Overview")
     if ctx.empty:
@@ -281,33 +366,21 @@ def render(ctx: PageContext) -> None:
             return
         lines = kpi_cards(ctx, kpis)
         let_browser_paint()
-        data_tables(
-            ctx,
-            [
-                (
-                    "KPIs",
-                    pd.DataFrame(
-                        [(k.label, k.value, k.previous, k.change) for k in lines],
-                        columns=["kpi", "value", "comparison", "change"],
-                    ),
-                    "/api/v1/kpis",
-                )
-            ],
-            label="KPI table",
-        )
+        data_tables(ctx, [("KPIs", kpi_table(lines), "/api/v1/kpis")], label="KPI table")
     trend = pd.DataFrame(columns=["day", "value"])
+    notes: dict[str, str] = {}
     with guarded("Sales trend"):
-        trend = sales_trend(ctx)
+        trend = sales_trend(ctx, notes)
     left, right = st.columns(2)
     top = cats = pd.DataFrame()
     with left, guarded("Top products"):
-        top = top_products(ctx)
+        top = top_products(ctx, notes)
     with right, guarded("Sales by category"):
-        cats = categories(ctx)
+        cats = categories(ctx, notes)
     with button:
         st.download_button(
             "PDF report",
-            data=lambda: pdf_report(ctx, lines, trend, top, cats),
+            data=lambda: pdf_report(ctx, lines, trend, top, cats, notes),
             file_name=file_stem(f"salespipe-overview-{ctx.period.label}") + ".pdf",
             mime=PDF_MIME,
             key="overview-pdf",

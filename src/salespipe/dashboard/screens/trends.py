@@ -22,6 +22,8 @@ from salespipe.dashboard.ui import (
 )
 
 MEASURES = {"revenue": "Revenue (net sales)", "volume": "Volume (net units)"}
+GRAINS = {"daily": "Daily", "monthly": "Monthly"}  # URL value -> control option
+GRAIN_KEY = "trend_grain"
 HOURLY = "sales_hourly"
 HOURLY_COLUMNS = ("sale_date", "hour", "net_sales", "net_units")
 
@@ -30,7 +32,7 @@ def daily(ctx: PageContext, measure: str) -> None:
     source = ctx.source
     params = source.params_for("rolling_revenue", ctx.filters, ctx.period)
     rolling = frames.rolling_totals(source.mart("rolling_revenue", params.params))
-    mart_note(ctx, params, "rolling_revenue")
+    note = mart_note(ctx, params, "rolling_revenue")
     if rolling.empty:
         no_sales(ctx)
         return
@@ -38,7 +40,7 @@ def daily(ctx: PageContext, measure: str) -> None:
     days = frames.daily_totals(source.mart("sales_daily", day_params.params))
     series = rolling.merge(days[["sale_date", "net_units"]], on="sale_date", how="left")
     if measure == "revenue":
-        value, label, averages = "net_sales", "net sales", ("avg_7d", "avg_28d")
+        value, label, averages = "net_sales", ctx.amounts("net sales"), ("avg_7d", "avg_28d")
         extra = ["net_sales_7d", "net_sales_28d"]
     else:
         value, label, averages = "net_units", "net units", ("units_avg_7d", "units_avg_28d")
@@ -56,14 +58,18 @@ def daily(ctx: PageContext, measure: str) -> None:
     )
     chart(figure)
     data_tables(
-        ctx, [("Daily series", series[["sale_date", value, *averages, *extra]], "rolling_revenue")]
+        ctx,
+        [("Daily series", series[["sale_date", value, *averages, *extra]], "rolling_revenue")],
+        note=note,
     )
 
 
 def monthly(ctx: PageContext, measure: str) -> None:
     source = ctx.source
     column, label = (
-        ("net_sales", "net sales") if measure == "revenue" else ("net_units", "net units")
+        ("net_sales", ctx.amounts("net sales"))
+        if measure == "revenue"
+        else ("net_units", "net units")
     )
     change: str | None = None
     if ctx.filters.category:
@@ -79,7 +85,7 @@ def monthly(ctx: PageContext, measure: str) -> None:
         change = "mom_pct" if measure == "revenue" else None
     else:
         months = frames.totals(rows, ["month"], frames.SALES_SUMS)
-    mart_note(ctx, params, mart, monthly=True)
+    note = mart_note(ctx, params, mart, monthly=True)
     if months.empty:
         no_sales(ctx)
         return
@@ -95,7 +101,7 @@ def monthly(ctx: PageContext, measure: str) -> None:
     ]
     if change:
         keep += ["previous_net_sales", "mom_pct"]
-    data_tables(ctx, [("Monthly series", months[keep], mart)])
+    data_tables(ctx, [("Monthly series", months[keep], mart)], note=note)
 
 
 def weekdays(ctx: PageContext, measure: str) -> None:
@@ -185,8 +191,9 @@ def render(ctx: PageContext) -> None:
     left, right = st.columns(2)
     with left:
         grain = st.segmented_control(
-            "Series", ["Daily", "Monthly"], default="Daily", key="trend_grain"
+            "Series", list(GRAINS.values()), default=url_grain(), key=GRAIN_KEY
         )
+    keep_grain_in_url(grain)
     with right:
         measure = st.segmented_control(
             "Measure",
@@ -207,6 +214,23 @@ def render(ctx: PageContext) -> None:
         weekdays(ctx, measure)
     with right, guarded("Hourly seasonality"):
         hours(ctx, measure, below)
+
+
+def url_grain() -> str:
+    """The series the URL asks for (`grain=monthly`); a value it cannot be is warned about."""
+    asked = st.query_params.get("grain")
+    if asked and asked not in GRAINS and GRAIN_KEY not in st.session_state:
+        st.warning(f"Ignored URL parameter grain={asked}: it is daily or monthly.")
+    return GRAINS.get(str(asked), "Daily")
+
+
+def keep_grain_in_url(grain: str | None) -> None:
+    """Monthly is kept in the URL (daily, the default, is left out), like the filters."""
+    if grain == "Monthly":
+        if st.query_params.get("grain") != "monthly":
+            st.query_params["grain"] = "monthly"
+    elif "grain" in st.query_params:
+        del st.query_params["grain"]
 
 
 if __name__ == "__main__":
