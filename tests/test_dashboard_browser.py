@@ -319,6 +319,18 @@ def test_cards_are_never_cut_at_common_widths(dashboard: Dashboard, page: Any) -
             assert inner["x"] + inner["width"] <= card["x"] + card["width"], value.text_content()
 
 
+def test_the_api_docs_page_renders_offline(dashboard: Dashboard, page: Any) -> None:
+    """/docs draws every operation from the server's own assets (no CDN, no internet),
+    with a Swagger UI that reads OpenAPI 3.1."""
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(dashboard.api + "/docs")
+    page.wait_for_selector(".opblock", timeout=WAIT_MS)
+    assert page.locator(".opblock").count() >= 13
+    assert page.get_by_text("Unable to render").count() == 0
+    assert all(url.startswith(dashboard.api) for url in requested), requested
+
+
 def test_overview_exports_download_and_open(dashboard: Dashboard, page: Any) -> None:
     from openpyxl import load_workbook
     from pypdf import PdfReader

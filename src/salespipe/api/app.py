@@ -69,13 +69,13 @@ def create_app(state: ServerState, on_shutdown: Callable[[], None] | None = None
 
 
 def _swagger_assets() -> Path | None:
-    """Swagger UI's files, when installed (swagger-ui-bundle): /docs then works offline,
-    where FastAPI's default page loads them from a CDN and stays blank."""
+    """Swagger UI's files (5.x, which reads OpenAPI 3.1), when installed (fastapi-offline):
+    /docs then works offline, where FastAPI's default page loads them from a CDN."""
     try:
-        import swagger_ui_bundle
+        import fastapi_offline
     except ImportError:
         return None
-    path = Path(swagger_ui_bundle.swagger_ui_path)
+    path = Path(fastapi_offline.__file__).parent / "static"
     return path if (path / "swagger-ui-bundle.js").is_file() else None
 
 
@@ -93,5 +93,5 @@ def _serve_docs(app: FastAPI, assets: Path) -> None:
             title=f"{app.title} docs",
             swagger_js_url="/docs/assets/swagger-ui-bundle.js",
             swagger_css_url="/docs/assets/swagger-ui.css",
-            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+            swagger_favicon_url="/docs/assets/favicon.png",
         )
