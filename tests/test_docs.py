@@ -20,3 +20,14 @@ def test_readme_opens_with_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     head = readme[:1500]
     assert "make demo" in head and "make test" in head
+
+
+def test_contracts_doc_lists_every_canonical_field() -> None:
+    from salespipe.contract.canonical import FIELDS
+
+    text = (ROOT / "docs" / "contracts.md").read_text(encoding="utf-8")
+    section = text.split("## Canonical fields", 1)[1].split("\n## ", 1)[0]
+    for field in FIELDS:
+        row = f"| `{field.name}` |"
+        assert row in section, field.name
+        assert ("| yes |" in section.split(row, 1)[1].split("\n", 1)[0]) == field.required

@@ -88,5 +88,5 @@ class MissingExtraError(SalespipeError):
     def __init__(self, module: str, extra: str) -> None:
         super().__init__(
             f"this feature needs the Python package '{module}'",
-            hint=f'pip install "salespipe[{extra}]"',
+            hint=f'pip install -e ".[{extra}]" in a clone of salespipe (make demo installs every extra)',
         )

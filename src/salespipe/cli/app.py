@@ -1026,21 +1026,34 @@ def _print_comparison(blocks: dict[str, Any] | None) -> None:
         for key, pct in block["change_pct"].items():
             table.add_row(
                 key,
-                _shown(cur[key]),
-                _shown(prev[key]),
-                _shown(block["change"][key]),
+                _shown(key, cur[key]),
+                _shown(key, prev[key]),
+                _shown(key, block["change"][key]),
                 "—" if pct is None else f"{pct:+.2f}%",
             )
         console.print(table)
 
 
-def _shown(value: Any) -> str:
-    from decimal import Decimal
+# KPIs shown with two decimals (amounts, and the margin in points); the rest are counts.
+TWO_DECIMALS = frozenset(
+    {
+        "net_sales",
+        "gross_sales",
+        "returns_value",
+        "average_order_value",
+        "cost",
+        "profit",
+        "margin_pct",
+    }
+)
 
+
+def _shown(key: str, value: Any) -> str:
+    """A KPI value as the CLI prints it (a server's JSON gives floats, the engine Decimals)."""
     if value is None:
         return "—"
-    if isinstance(value, Decimal):
-        return fmt_money(value)
+    if key in TWO_DECIMALS:
+        return fmt_money(str(value))
     return f"{value:,}"
 
 

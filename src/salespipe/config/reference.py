@@ -58,6 +58,8 @@ def _default(info: FieldInfo) -> str:
         return "`" + repr(value) + "`" if value not in ([], {}) else "empty"
     if info.default is PydanticUndefined or info.default is None:
         return "—"
+    if info.default == "":
+        return "empty"
     return f"`{info.default}`"
 
 
@@ -93,15 +95,19 @@ def render() -> str:
         title = "Top level" if model is Config else model.__name__
         parts.append(f"\n## {model.__name__}\n" if model is not Config else f"\n## {title}\n")
         if model.__doc__ and model is not Config:
-            parts.append((model.__doc__.strip().splitlines()[0]) + "\n")
+            # the docstring's first paragraph, whole (not its first line)
+            paragraph = model.__doc__.strip().split("\n\n", 1)[0]
+            parts.append(" ".join(line.strip() for line in paragraph.splitlines()) + "\n")
         parts.append("\n| key | type | default | meaning |\n|---|---|---|---|\n")
         for name, info in model.model_fields.items():
             if info.exclude:
                 continue
             key = info.alias or name
-            parts.append(
-                f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} | {info.description or ''} |\n"
-            )
+            meaning = (info.description or "").replace("|", "\\|")  # a pipe ends a cell
+            kind = _type_name(info.annotation)
+            if info.is_required():
+                kind = kind.removesuffix(", optional")  # required, though it may be null
+            parts.append(f"| `{key}` | {kind} | {_default(info)} | {meaning} |\n")
     return "".join(parts)
 
 
