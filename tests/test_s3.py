@@ -119,3 +119,15 @@ def test_s3_bad_endpoint_is_a_clear_error(project: Project) -> None:
     result = project.cli("run", "--json")
     assert result.code == 1
     assert "cannot list s3://nobucket/x" in result.stderr
+
+
+def test_s3_a_bucket_that_does_not_exist_is_an_error_not_an_empty_landing(
+    s3_project: Project, s3: object
+) -> None:
+    # an existing bucket with nothing under the prefix yet: quietly nothing to load
+    assert s3_project.cli("run", "--json").json()["files"] == []
+    config = s3_project.config.read_text()
+    bucket = config.split("s3://", 1)[1].split("/", 1)[0]
+    s3_project.write_config(config.replace(f"s3://{bucket}/", "s3://no-such-bucket-x/"))
+    result = s3_project.cli("run", "--json")
+    assert result.code == 1 and "no bucket 'no-such-bucket-x'" in result.stderr

@@ -259,3 +259,54 @@ def test_bad_cron_is_a_config_error(project: Project) -> None:
     )
     with pytest.raises(ConfigError, match="not a cron expression"):
         build_scheduler(load_config(project.config), {"run": lambda: None})
+
+
+@pytest.mark.parametrize("delay", [0.8, 1.6])
+def test_sigterm_stops_watch_cleanly_during_a_load(project: Project, delay: float) -> None:
+    """`salespipe watch` stopped mid-load: the load commits whole (or never began), the
+    process exits 0, and nothing is left half done."""
+    import signal
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from .test_api_support import generate
+
+    generate(project.root / "big", days=20, rows_per_day=3000, split="none")
+    big = next((project.root / "big" / "landing" / "pos").glob("*.csv"))
+    rows = len(big.read_bytes().splitlines()) - 1
+    project.write_config(project.config.read_text() + "    archive: processed/\n")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "salespipe.cli.app",
+            "--config",
+            str(project.config),
+            "watch",
+            "--settle",
+            "0.3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(2.5)  # started, caught up (nothing yet)
+        big.rename(project.landing / big.name)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    text = err.decode()
+    assert proc.returncode == 0, text
+    assert "terminate called" not in text and "Traceback" not in text, text
+    archived = project.landing / "processed" / big.name
+    with duckdb.connect(str(project.root / "warehouse.duckdb"), read_only=True) as con:
+        lines = con.execute("SELECT count(*) FROM fact_sales").fetchall()[0][0]
+        runs = con.execute("SELECT status FROM runs").fetchall()
+    if archived.exists():  # the load was under way: it committed whole, its run finished
+        assert lines == rows and runs == [("ok",)], (lines, runs)
+    else:  # stopped before the load began: nothing of it, the file still waits
+        assert lines == 0 and (project.landing / big.name).exists()

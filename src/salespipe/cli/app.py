@@ -644,7 +644,9 @@ def watch(
 ) -> None:
     """Load files as they land (folders, S3, Kafka events) and run the schedules, until Ctrl-C."""
     import logging
+    import os
     import signal
+    import threading
 
     from salespipe.ingest.results import RunResult
     from salespipe.triggers import run_in_process
@@ -669,6 +671,7 @@ def watch(
                 f"updated={f['rows_updated']:,} quarantined={f['rows_quarantined']:,} "
                 f"duplicate={f['rows_duplicate']:,}" + (f"  {f['error']}" if f["error"] else ""),
                 highlight=False,
+                soft_wrap=True,  # one line per file, also in a log
             )
 
     triggers = Triggers(
@@ -687,18 +690,25 @@ def watch(
     logging.getLogger("salespipe").addHandler(handler)
     logging.getLogger("salespipe").setLevel(logging.INFO)
 
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
+    # Ctrl-C and SIGTERM ask for a stop; the load in progress commits first. The signal
+    # only sets a flag: an exception raised in the main thread mid-load would also
+    # interrupt the loading thread's DuckDB statements. A second Ctrl-C ends the process
+    # at once (the open load rolls back, as after kill -9).
+    stopping = threading.Event()
 
-    signal.signal(signal.SIGTERM, interrupt)
+    def request_stop(signum: int, _frame: object) -> None:
+        if stopping.is_set() and signum == signal.SIGINT:
+            os._exit(130)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     triggers.start()
     try:
-        while triggers.alive():
+        while triggers.alive() and not stopping.is_set():
             triggers.wait(0.5)
-    except KeyboardInterrupt:
-        pass  # Ctrl-C is how a watcher is stopped; the finally block shuts it down cleanly
     finally:
-        triggers.stop()  # a load in progress commits first; a second Ctrl-C rolls it back
+        triggers.stop()  # a load in progress commits first
 
 
 @app.command()

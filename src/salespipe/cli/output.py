@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,8 +14,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped into a file or a log (journald), lines are not cut to the 80 columns Rich assumes
+# without a terminal: tables get room for file names, a loaded file stays one line.
+_PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+console = Console(width=_PIPED_WIDTH)
+err_console = Console(stderr=True, width=_PIPED_WIDTH)
 
 
 class _Encoder(json.JSONEncoder):

@@ -58,6 +58,9 @@ class S3Store:
         try:
             entries = self.fs.ls(self.root, detail=True, refresh=True)
         except FileNotFoundError:
+            # An empty prefix is no folder on S3 (nothing landed yet); a missing bucket is
+            # a mistake, not a quiet pipeline.
+            self._check_bucket()
             return []
         except Exception as exc:  # botocore raises many types (credentials, endpoint, access)
             raise ReadError(
@@ -80,6 +83,18 @@ class S3Store:
                 )
             )
         return out
+
+    def _check_bucket(self) -> None:
+        bucket = self.root.split("/", 1)[0]
+        try:
+            exists = self.fs.exists(bucket)
+        except Exception:  # the listing just worked: an answer we cannot read is no proof
+            return
+        if not exists:
+            raise ReadError(
+                f"no bucket '{bucket}' at the S3 endpoint (landing s3://{self.root})",
+                hint="check the source's `landing:` (bucket name) and s3.endpoint_url",
+            )
 
     def fetch(self, landed: LandedFile) -> Path:
         fd, name = tempfile.mkstemp(prefix="salespipe-s3-", suffix="-" + landed.name)

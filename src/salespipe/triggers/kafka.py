@@ -121,6 +121,7 @@ class Resolver:
                 try:
                     info = store.fs.info(uri.removeprefix("s3://"))
                 except FileNotFoundError:
+                    _gone(uri)
                     return None
                 return source, LandedFile(
                     uri=uri, name=name, size=int(info.get("size") or 0), store=store
@@ -133,6 +134,7 @@ class Resolver:
                 if path.parent.resolve() != folder_path or not fnmatch.fnmatch(path.name, pattern):
                     continue
                 if not path.is_file():
+                    _gone(uri)
                     return None
                 return source, LandedFile(
                     uri=str(path),
@@ -142,6 +144,42 @@ class Resolver:
                     path=path,
                 )
         raise PoisonMessage(f"no source lands {uri} (check the sources' landing and pattern)")
+
+
+def _gone(uri: str) -> None:
+    """An event for a file that is not there: a redelivery of a file loaded and archived
+    since (nothing to do), or a file that never landed. Said, not silently dropped."""
+    log.warning(
+        "kafka: %s is not there: already loaded and archived, or it never landed; nothing loaded",
+        uri,
+    )
+
+
+class _Throttled(logging.Filter):
+    """librdkafka repeats a refused connection many times a second: one line per message
+    text a minute."""
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import time
+
+        key = record.getMessage()[-120:]
+        now = time.monotonic()
+        if now - self.last.get(key, -self.seconds) < self.seconds:
+            return False
+        self.last[key] = now
+        return True
+
+
+def _client_logger() -> logging.Logger:
+    client = logging.getLogger("salespipe.kafka.client")
+    if not any(isinstance(f, _Throttled) for f in client.filters):
+        client.addFilter(_Throttled())
+    return client
 
 
 def _consumer_settings(trigger: KafkaTrigger, extra: dict[str, Any] | None) -> dict[str, Any]:
@@ -154,6 +192,8 @@ def _consumer_settings(trigger: KafkaTrigger, extra: dict[str, Any] | None) -> d
         # server is back on its events sooner (a broker may hold a join for most of it).
         "session.timeout.ms": 10_000,
         "heartbeat.interval.ms": 3_000,
+        # the client's own messages (an unreachable broker) go through logging, throttled
+        "logger": _client_logger(),
     }
     settings.update(extra or {})
     return settings
@@ -190,7 +230,7 @@ class EventConsumer:
             )
         consumer = Consumer(_consumer_settings(trigger, self.consumer_settings))
         producer = (
-            Producer({"bootstrap.servers": trigger.bootstrap_servers})
+            Producer({"bootstrap.servers": trigger.bootstrap_servers, "logger": _client_logger()})
             if trigger.dead_letter_topic
             else None
         )
@@ -235,7 +275,10 @@ class EventConsumer:
     @staticmethod
     def dead_letter(msg: Any, reason: str, producer: Any, trigger: KafkaTrigger) -> None:
         log.warning(
-            "kafka: dead-lettering %s[%s]@%s: %s",
+            "kafka: %s %s[%s]@%s: %s",
+            "dead-lettering"
+            if producer is not None and trigger.dead_letter_topic
+            else "dropping (no dead_letter_topic)",
             msg.topic(),
             msg.partition(),
             msg.offset(),

@@ -56,7 +56,20 @@ class Triggers:
         )
 
     def prepare(self) -> None:
-        """Fail before anything starts: a missing extra, a bad cron expression."""
+        """Fail before anything starts: a missing extra, a bad cron expression, a landing
+        folder that does not exist."""
+        from salespipe.errors import ConfigError
+
+        for source in self.config.sources:
+            if source.landing.startswith("s3://"):
+                continue
+            folder = self.config.resolve(source.landing)
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"landing folder {folder} of source '{source.name}' does not exist",
+                    key=f"sources.{source.name}.landing",
+                    hint=f"create it (mkdir -p {folder}) or fix `landing:`",
+                )
         if self.consumes_kafka:
             try:
                 import confluent_kafka  # noqa: F401

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from salespipe.config.model import Config, Source
+from salespipe.errors import SalespipeError
 from salespipe.landing import DEFAULT_PATTERNS, LandedFile, store_for
 from salespipe.landing.local import LocalStore
 from salespipe.triggers import RunFiles, RunHook, Work, run_in_process
@@ -120,7 +121,9 @@ class Watcher:
     def run_forever(self, stop: threading.Event) -> None:
         try:
             self.catch_up()
-        except Exception:  # e.g. a landing that does not answer yet: the polls retry
+        except SalespipeError as exc:  # e.g. a landing that does not answer yet: polls retry
+            log.error("watch: the catch-up scan failed: %s", exc)
+        except Exception:
             log.exception("watch: the catch-up scan failed")
         local = [s for s in self.config.sources if not s.landing.startswith("s3://")]
         remote = [s for s in self.config.sources if s.landing.startswith("s3://")]
@@ -142,11 +145,13 @@ class Watcher:
                     last_poll = now
                 if not sources:
                     continue
+                # A watcher outlives a bad poll (the run ledger records load errors): one
+                # line for what the user can fix, a traceback only for a bug.
                 try:
                     self.tick(now, sources)
-                except (
-                    Exception
-                ):  # a watcher must outlive a bad poll; the run ledger records errors
+                except SalespipeError as exc:
+                    log.error("watch: %s", exc)
+                except Exception:
                     log.exception("watch tick failed")
         finally:
             if observer is not None:
