@@ -354,3 +354,12 @@ def test_quarantine_commands_work_while_the_server_owns_the_warehouse(project: P
         assert replayed.json()["totals"]["rows_loaded"] == 1
         assert server.get("/api/v1/kpis").json()["lines"] == 3
         assert project.cli("quarantine", "list", "--json").json() == []
+        # the marts read through the API too; what needs the file itself says who holds it
+        marts = project.cli("marts", "list", "--json")
+        assert marts.code == 0, marts.stderr
+        assert {m["name"]: m["status"] for m in marts.json()}["sales_daily"] == "built"
+        shown = project.cli("marts", "show", "sales_daily", "--json", "--limit", "0")
+        assert shown.code == 0, shown.stderr
+        assert sum(r["lines"] for r in shown.json()["data"]) == 3
+        held = project.cli("check")
+        assert held.code != 0 and "owned by `salespipe serve`" in held.stderr, held.stderr

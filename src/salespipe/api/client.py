@@ -126,6 +126,31 @@ class ServerClient:
                 break
         return rows if limit is None else rows[:limit]
 
+    def marts(self) -> list[dict[str, Any]]:
+        """`marts list --json`: the catalog without the API's extra keys."""
+        extra = ("columns", "filters", "available")
+        data = self.request("GET", "/api/v1/marts")
+        return [{k: v for k, v in m.items() if k not in extra} for m in data["marts"]]
+
+    def mart_rows(
+        self, name: str, limit: int | None
+    ) -> tuple[list[str], list[dict[str, Any]], int]:
+        """A mart's columns, rows in grain order (money in cents) and its row count."""
+        rows: list[dict[str, Any]] = []
+        total = 0
+        columns: list[str] = []
+        page = 10_000 if limit is None else max(1, min(limit, 10_000))
+        while limit is None or len(rows) < limit:
+            data = self.request(
+                "GET", f"/api/v1/marts/{name}", {"limit": page, "offset": len(rows)}
+            )
+            columns = [c["name"] for c in data["columns"]]
+            total = int(data["total"])
+            rows += data["rows"]
+            if not data["rows"] or len(rows) >= total:
+                break
+        return columns, rows if limit is None else rows[:limit], total
+
     def status(self) -> dict[str, Any]:
         data: dict[str, Any] = self.request("GET", "/api/v1/status")
         return data

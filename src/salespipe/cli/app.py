@@ -776,8 +776,13 @@ def marts_list(
     from salespipe.query.marts import mart_catalog
     from salespipe.warehouse import open_warehouse
 
-    with open_warehouse(state.config(), read_only=True) as wh:
-        marts = mart_catalog(wh.con)
+    config = state.config()
+    server = _server(config)
+    if server is not None:  # it holds the warehouse: its API has the same catalog
+        marts = server.marts()
+    else:
+        with open_warehouse(config, read_only=True) as wh:
+            marts = mart_catalog(wh.con)
     if json_out:
         print_json(marts)
         return
@@ -812,8 +817,14 @@ def marts_show(
     from salespipe.query.marts import mart_rows
     from salespipe.warehouse import open_warehouse
 
-    with open_warehouse(state.config(), read_only=True) as wh:
-        columns, rows, total = mart_rows(wh.con, name, limit=limit or None)
+    config = state.config()
+    server = _server(config)
+    if server is not None:  # it holds the warehouse: its API pages out the same rows
+        columns, records, total = server.mart_rows(name, limit or None)
+        rows = [tuple(r[c] for c in columns) for r in records]
+    else:
+        with open_warehouse(config, read_only=True) as wh:
+            columns, rows, total = mart_rows(wh.con, name, limit=limit or None)
     if json_out:
         print_json(
             {

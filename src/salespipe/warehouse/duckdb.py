@@ -56,10 +56,29 @@ def _lock_message(path: Path, exc: Exception, waited: float = 0.0) -> WarehouseE
     pid = re.search(r"PID (\d+)", str(exc))
     holder = f" (PID {pid.group(1)})" if pid else ""
     after = f" after waiting {waited:g}s" if waited else ""
+    server = _serving_pid(path)
+    if server is not None and (pid is None or pid.group(1) == str(server)):
+        return WarehouseError(
+            f"the warehouse {path} is owned by `salespipe serve` (PID {server}){after}",
+            hint="this command reads or writes the file itself: use the server's API (or the "
+            "commands that go through it: run, kpi, status, marts list|show, quarantine), "
+            "or stop the server for it",
+        )
     return WarehouseError(
         f"the warehouse {path} is in use by another process{holder}{after}",
         hint="wait for the running `salespipe run` to finish, or stop it; readers use the published snapshot",
     )
+
+
+def _serving_pid(path: Path) -> int | None:
+    """The pid of a `salespipe serve` that announced itself for this warehouse."""
+    import json
+
+    try:
+        info = json.loads(Path(str(path) + ".server.json").read_text(encoding="utf-8"))
+        return int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def open_duckdb(
