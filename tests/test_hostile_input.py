@@ -363,3 +363,21 @@ def test_quarantine_commands_work_while_the_server_owns_the_warehouse(project: P
         assert sum(r["lines"] for r in shown.json()["data"]) == 3
         held = project.cli("check")
         assert held.code != 0 and "owned by `salespipe serve`" in held.stderr, held.stderr
+
+
+def test_a_replay_that_replaces_loaded_rows_says_so(project: Project) -> None:
+    project.write_csv("d1.csv", [line("T1", 1, sold_at="01.02.2025 10:00")])
+    project.run()
+    project.write_csv("d2.csv", [line("T1", 1, price="12.00")])  # the key loads meanwhile
+    project.run()
+    project.write_config(
+        project.config.read_text().replace(
+            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}',
+            'formats: {sold_at: ["%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"]}',
+        )
+    )
+    replay = project.cli("quarantine", "replay", "--json").json()
+    (f,) = replay["files"]
+    assert f["rows_updated"] == 1 and "replaced loaded rows" in f["hint"]
+    shown = project.cli("quarantine", "replay")  # nothing left: no hint
+    assert "replaced" not in shown.stderr

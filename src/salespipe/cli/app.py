@@ -264,6 +264,8 @@ def _print_run(data: dict[str, Any]) -> None:
                 f"[dim]{Path(f['uri']).name}: {f['error']}[/]"
                 + (f" ({f['hint']})" if f["hint"] else "")
             )
+        elif f["hint"]:
+            err_console.print(f"[yellow]{Path(f['uri']).name}: {f['hint']}[/]", highlight=False)
     if t["rows_quarantined"]:
         console.print("see the rows: salespipe quarantine list")
 

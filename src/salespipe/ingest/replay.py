@@ -114,6 +114,15 @@ def replay_quarantine(
             finally:
                 cleanup(wh, raw)
                 wh.staging.execute("DROP TABLE IF EXISTS _replay_map")
+            if result.status == "loaded" and result.rows_updated:
+                # A replayed row whose key is already loaded replaced that row: right for a
+                # late correction, wrong when the key is positional (row_number() over a
+                # ticket gives a replayed row line 1 again). Said, so it can be checked.
+                result.hint = (
+                    f"{result.rows_updated} replayed row(s) replaced loaded rows with the same "
+                    "key; if the key is computed (row_number(), positions), it may have named "
+                    "another sale: see docs/contracts.md (row identity)"
+                )
             results.append(result)
         refresh_and_check(con, run_id, loaded_file_ids(results))
         run = RunResult(run_id=run_id, files=results, seconds=time.perf_counter() - started)
