@@ -439,21 +439,7 @@ def kpi(
     }
     console.print(f"period {out['from']} .. {out['to']} ({config.currency})")
     for key, label in labels.items():
-        value = out[key]
-        shown = (
-            fmt_money(value)
-            if key
-            in (
-                "net_sales",
-                "gross_sales",
-                "returns_value",
-                "average_order_value",
-                "cost",
-                "profit",
-                "margin_pct",
-            )
-            else (f"{value:,}" if value is not None else "—")
-        )
+        shown = _shown(key, out[key])
         console.print(f"  {label:<22}{shown:>20}")
     _print_comparison(out.get("comparison"))
 
