@@ -381,3 +381,20 @@ def test_a_replay_that_replaces_loaded_rows_says_so(project: Project) -> None:
     assert f["rows_updated"] == 1 and "replaced loaded rows" in f["hint"]
     shown = project.cli("quarantine", "replay")  # nothing left: no hint
     assert "replaced" not in shown.stderr
+
+
+def test_a_nul_character_in_text_loads_on_both_engines(
+    engine_project: Project, engine: str
+) -> None:
+    """A NUL past the first bytes (which would make the file look binary) loads on both
+    engines; PostgreSQL text cannot hold it, so there the character is dropped."""
+    good = [line(f"G{i}", 1) for i in range(200)]  # past the 8 KB the binary check reads
+    engine_project.write_csv(
+        "n.csv", [*good, line("T1", 1, product="P\x002", product_name="Bad\x00Name")]
+    )
+    report = engine_project.run()
+    assert report["status"] == "ok", report
+    assert report["totals"]["rows_loaded"] == 201
+    rows = engine_project.cli("marts", "show", "top_products", "--json", "--limit", "0").json()
+    nul_product = "P2" if engine == "postgres" else "P\x002"
+    assert sorted(r["product_id"] for r in rows["data"]) == sorted(["P1", nul_product])

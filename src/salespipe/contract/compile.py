@@ -148,16 +148,20 @@ class _Resolver:
         return self.by_lower.get(name.lower())
 
 
-def _text(expr: str) -> str:
+def _text(expr: str, strip_nul: bool = False) -> str:
     value = f"CAST(({expr}) AS VARCHAR)"
+    # `strip_nul`: NUL characters dropped, for a warehouse whose text cannot hold them
+    # (PostgreSQL); checking for them costs a scan of every value, so only there.
+    cleaned = f"trim(replace({value}, chr(0), ''))" if strip_nul else f"trim({value})"
     if not PLAIN_COLUMN.fullmatch(expr):
-        return f"NULLIF(trim({value}), '')"
+        return f"NULLIF({cleaned}, '')"
     # trim() strips only the ASCII space and non-ASCII spaces, and costs a copy of every
     # value; a value with no space at either end and no multi-byte character is already
     # trimmed: checking that costs half of trimming. Repeating a column reference is free.
+    nul = f" OR contains({value}, chr(0))" if strip_nul else ""
     return (
         f"NULLIF(CASE WHEN prefix({value}, ' ') OR suffix({value}, ' ') "
-        f"OR strlen({value}) <> length({value}) THEN trim({value}) ELSE {value} END, '')"
+        f"OR strlen({value}) <> length({value}){nul} THEN {cleaned} ELSE {value} END, '')"
     )
 
 
@@ -233,10 +237,11 @@ def compile_contract(
     rates_view: str | None = None,
     file: str | None = None,
     scan_view: str | None = None,
+    strip_nul: bool = False,
 ) -> CompiledContract:
     """Compile a contract. With `scan_view` (a scan in file order, without `_row`) and no joins,
     the SELECT omits `_row`: the caller materialises it and numbers rows by their rowid, which
-    saves a window over the whole file."""
+    saves a window over the whole file. `strip_nul` drops NUL characters from text."""
     available = list(raw_columns) + [c for lk in lookups for c in lk.columns]
     resolver = _Resolver(available)
     used: set[str] = set()
@@ -324,9 +329,11 @@ def compile_contract(
         if src is None:
             text_cols.append(f"CAST({field.default or 'NULL'} AS VARCHAR) AS {t}")
         elif field.default:
-            text_cols.append(f"coalesce({_text(src)}, CAST({field.default} AS VARCHAR)) AS {t}")
+            text_cols.append(
+                f"coalesce({_text(src, strip_nul)}, CAST({field.default} AS VARCHAR)) AS {t}"
+            )
         else:
-            text_cols.append(f"{_text(src)} AS {t}")
+            text_cols.append(f"{_text(src, strip_nul)} AS {t}")
         if field.kind == "text":
             typed_cols.append(f"{t} AS {field.name}")
         elif field.kind in ("money", "quantity") and isinstance(

@@ -100,6 +100,7 @@ class LoadContext:
     source: Source
     run_id: str
     rates_view: str | None = None
+    strip_nul: bool = False  # the warehouse's text cannot hold NUL (PostgreSQL)
 
 
 def cleanup(wh: Warehouse, raw: RawFile | None) -> None:
@@ -159,6 +160,7 @@ def stage_raw(
         ctx.rates_view,
         uri,
         scan_view=raw.scan_view,
+        strip_nul=ctx.strip_nul,
     )
     try:
         con.execute(f"CREATE TEMP TABLE _staged_t AS {compiled.sql}")

@@ -73,7 +73,13 @@ def run_files(
         for i, (source, landed) in enumerate(work):
             if progress:
                 progress(source.name, i, total, landed)
-            ctx = LoadContext(config=config, source=source, run_id=run_id, rates_view=rates)
+            ctx = LoadContext(
+                config=config,
+                source=source,
+                run_id=run_id,
+                rates_view=rates,
+                strip_nul=not wh.text_holds_nul,
+            )
             try:
                 result = load_file(wh, ctx, landed)
             except FileNotFoundError:

@@ -20,6 +20,7 @@ class Warehouse(Protocol):
     name: str
     stages_in_place: bool
     single_writer: bool
+    text_holds_nul: bool
     read_only: bool
     con: Any
 

@@ -37,6 +37,7 @@ class DuckDBWarehouse:
     # One writing process at a time: a run still `running` when a writer opens it was
     # cut short (killed).
     single_writer = True
+    text_holds_nul = True
 
     @property
     def staging(self) -> duckdb.DuckDBPyConnection:

@@ -351,6 +351,7 @@ class PostgresWarehouse:
     name = "postgres"
     stages_in_place = False
     single_writer = False
+    text_holds_nul = False  # PostgreSQL text refuses the NUL character
 
     @property
     def staging(self) -> Any:
