@@ -166,14 +166,18 @@ def _clock() -> ByteMatrix:
 _CLOCK = _clock()
 
 
-def day_timestamps(day: date, prefix: str = "", suffix: str = "") -> pa.StringArray:
-    """prefix + 'YYYY-MM-DD HH:MM:SS' + suffix for every second of `day`, by second."""
+def day_timestamps(
+    day: date, prefix: str = "", suffix: str = "", seconds: npt.NDArray[np.int64] | None = None
+) -> pa.StringArray:
+    """prefix + 'YYYY-MM-DD HH:MM:SS' + suffix for the given seconds of `day` (sorted,
+    distinct; default every second of the day), in that order."""
     head = f"{prefix}{day.isoformat()} ".encode()
     tail = suffix.encode()
     width = len(head) + 8 + len(tail)
-    stamps = np.empty((DAY_SECONDS, width), dtype=np.uint8)
+    count = DAY_SECONDS if seconds is None else int(seconds.size)
+    stamps = np.empty((count, width), dtype=np.uint8)
     stamps[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
-    stamps[:, len(head) : len(head) + 8] = _CLOCK
+    stamps[:, len(head) : len(head) + 8] = _CLOCK if seconds is None else _CLOCK[seconds]
     stamps[:, len(head) + 8 :] = np.frombuffer(tail, dtype=np.uint8)
-    offsets = np.arange(DAY_SECONDS + 1, dtype=np.int32) * width
-    return pa.StringArray.from_buffers(DAY_SECONDS, pa.py_buffer(offsets), pa.py_buffer(stamps))
+    offsets = np.arange(count + 1, dtype=np.int32) * width
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(stamps))

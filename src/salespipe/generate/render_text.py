@@ -160,7 +160,9 @@ class TextRenderer:
         tables = _Tables()
         tables.add(self._fixed)
         before, after = d.affixes("sold_at")
-        day_base = tables.add(day_timestamps(lines.date, before, after + d.separator))
+        # Only the seconds the day's lines use (a few thousand of its 86,400).
+        used = np.unique(lines.second)
+        day_base = tables.add(day_timestamps(lines.date, before, after + d.separator, used))
         # A day's transaction numbers are one run: render the run once.
         first = int(lines.transaction.min())
         before, after = d.affixes("transaction_id")
@@ -174,7 +176,7 @@ class TextRenderer:
         piece = np.empty((PIECES_PER_LINE, len(lines)), dtype=np.int32)
         np.add(lines.transaction, tables.add(run) - first, out=piece[0])
         self._line_no.index(lines.line_no, tables, out=piece[1])
-        np.add(lines.second, day_base, out=piece[2])
+        np.add(np.searchsorted(used, lines.second), day_base, out=piece[2])
         np.add(lines.store, self._stores, out=piece[3])
         np.add(lines.product, self._products, out=piece[4])
         self._quantity.index(lines.quantity, tables, out=piece[5])
