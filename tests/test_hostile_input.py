@@ -301,6 +301,8 @@ def test_a_filter_value_no_dimension_holds_is_an_error_not_a_zero(project: Proje
     # a known store with no sales in the period is a real zero
     quiet = project.kpis("--store", "S2", "--from", "2030-01-01")
     assert quiet["lines"] == 0
+    # an empty period counts 0 orders like every other count (null is for files without ids)
+    assert (quiet["orders"], quiet["net_sales"], quiet["average_order_value"]) == (0, 0, None)
 
 
 def test_a_binary_file_is_rejected_as_not_text(project: Project) -> None:

@@ -90,7 +90,8 @@ SELECT
   sum(line_revenue) AS net_sales,
   coalesce(sum(line_revenue) FILTER (WHERE quantity > 0), 0) AS gross_sales,
   coalesce(-sum(line_revenue) FILTER (WHERE quantity < 0), 0) AS returns_value,
-  CASE WHEN count(transaction_id) > 0
+  CASE WHEN count(*) = 0 THEN 0
+       WHEN count(transaction_id) > 0
        THEN count(DISTINCT transaction_id) FILTER (WHERE quantity > 0) END AS orders,
   coalesce(sum(quantity) FILTER (WHERE quantity > 0), 0) AS units_sold,
   sum(quantity) AS net_units,
