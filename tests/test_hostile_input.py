@@ -400,3 +400,11 @@ def test_a_nul_character_in_text_loads_on_both_engines(
     rows = engine_project.cli("marts", "show", "top_products", "--json", "--limit", "0").json()
     nul_product = "P2" if engine == "postgres" else "P\x002"
     assert sorted(r["product_id"] for r in rows["data"]) == sorted(["P1", nul_product])
+
+
+def test_quarantine_list_says_when_it_shows_only_the_first_rows(project: Project) -> None:
+    project.write_csv("q.csv", [line(f"T{i}", 1, quantity="x") for i in range(3)])
+    project.run()
+    shown = project.cli("quarantine", "list", "--limit", "2")
+    assert shown.code == 0 and "the first 2 rows" in shown.stdout
+    assert "the first" not in project.cli("quarantine", "list").stdout

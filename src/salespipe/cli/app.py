@@ -487,6 +487,11 @@ def quarantine_list(
             f"[bold]{r['file']}[/]:{r['line']} [red]{', '.join(r['reasons'])}[/] {r['state']}"
         )
         console.print("   " + ", ".join(f"{k}={v!r}" for k, v in r["raw"].items()), highlight=False)
+    if limit and len(rows) == limit:
+        console.print(
+            f"[dim]the first {limit} rows: --limit 0 lists all, "
+            "`salespipe quarantine export --out rows.csv` writes them[/]"
+        )
 
 
 @quarantine_app.command("export")
