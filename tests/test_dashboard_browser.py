@@ -331,6 +331,16 @@ def test_the_api_docs_page_renders_offline(dashboard: Dashboard, page: Any) -> N
     assert all(url.startswith(dashboard.api) for url in requested), requested
 
 
+def test_the_dashboard_asks_nothing_of_the_internet(dashboard: Dashboard, page: Any) -> None:
+    """Offline, nothing is missing: every request of a page stays on this machine."""
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    open_page(page, f"{dashboard.url}/?period=all", "Overview")
+    assert_cards_equal(page, dashboard.kpis())
+    away = [u for u in requested if not u.startswith(("http://127.0.0.1", "data:", "blob:"))]
+    assert away == []
+
+
 def test_overview_exports_download_and_open(dashboard: Dashboard, page: Any) -> None:
     from openpyxl import load_workbook
     from pypdf import PdfReader

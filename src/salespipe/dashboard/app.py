@@ -31,6 +31,7 @@ from salespipe.dashboard.sidebar import (
 )
 
 SCREENS = Path(__file__).resolve().parent / "screens"
+ICON = Path(__file__).resolve().parent / "icon.png"  # the favicon, shipped with the package
 # file, title, icon, URL path
 PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("overview.py", "Overview", ":material/dashboard:", "overview"),
@@ -64,7 +65,9 @@ def view_workbook(ctx: PageContext) -> bytes:
 
 
 def main(settings: Settings) -> None:
-    st.set_page_config(page_title="salespipe", page_icon=":material/monitoring:", layout="wide")
+    # A file of the package, not a Material icon (Streamlit fetches those from Google's
+    # font CDN: no favicon offline).
+    st.set_page_config(page_title="salespipe", page_icon=str(ICON), layout="wide")
     client = ApiClient(settings.api_url, settings.api_key)
     page = _navigation()
     try:
