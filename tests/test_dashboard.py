@@ -760,3 +760,15 @@ def test_the_trend_series_is_kept_in_the_url(shop: ApiServer) -> None:
     assert dict(at.query_params) == {"period": "all"}
     at.segmented_control(key="trend_grain").set_value("Monthly").run()
     assert dict(at.query_params) == {"period": "all", "grain": "monthly"}
+
+
+def test_the_live_caption_says_what_the_snapshot_is() -> None:
+    import time as _time
+
+    from salespipe.dashboard.live import describe_snapshot
+
+    us = 1_796_646_300_255_244
+    stamp = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(us / 1e6))
+    assert describe_snapshot(f"120.{us}") == f"last file #120 · marts refreshed {stamp}"
+    assert describe_snapshot(f"7.120.{us}") == f"last file #120 · marts refreshed {stamp}"
+    assert describe_snapshot("0.0") == "no file loaded"

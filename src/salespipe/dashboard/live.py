@@ -36,7 +36,23 @@ def watch_snapshot(client: ApiClient, shown: str | None, every: float) -> None:
             st.caption(":orange[●] API unreachable; retrying")
         else:
             st.caption(
-                f":green[●] Live · data snapshot `{shown}` · checked {time.strftime('%H:%M:%S')}"
+                f":green[●] Live · {describe_snapshot(shown)} · checked {time.strftime('%H:%M:%S')}",
+                help=f"The warehouse snapshot shown: {shown}. Pages rerun when it changes.",
             )
 
     snapshot_watch()
+
+
+def describe_snapshot(snapshot: str | None) -> str:
+    """A snapshot id (`[commits.]file_id.refresh_us`) in words: the last file loaded and
+    when the marts were last refreshed (this machine's clock)."""
+    parts = (snapshot or "").split(".")
+    try:
+        file_id, refreshed_us = int(parts[-2]), int(parts[-1])
+    except (IndexError, ValueError):
+        return "data snapshot " + (snapshot or "—")
+    loaded = f"last file #{file_id}" if file_id else "no file loaded"
+    if not refreshed_us:
+        return loaded
+    refreshed = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(refreshed_us / 1e6))
+    return f"{loaded} · marts refreshed {refreshed}"
