@@ -60,15 +60,30 @@ def test_a_duplicate_key_row_does_not_rename_the_product(project: Project) -> No
     assert project.cli("kpi", "--category", "Junk").code == 2  # no such category at all
 
 
-EU_CONFIG = """\
+# The one source of these tests, and its parts the tests change.
+SOURCE = """\
 warehouse: duckdb:///warehouse.duckdb
 sources:
   - name: pos
     landing: landing/pos
     pattern: "*.csv"
     formats: {{sold_at: "%Y-%m-%d %H:%M:%S"}}
-    options: {{delimiter: ";", decimal: ","{thousands}}}
+"""
+FORMATS = 'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}'
+DOTTED_TOO = 'formats: {sold_at: ["%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"]}'  # 01.02.2025 10:00
+
+
+def edit_source(project: Project, *, formats: str = FORMATS, add: str | None = None) -> None:
+    """The project's config with the source's `formats:` replaced and a key added."""
+    new = formats + (f"\n    {add}" if add else "")
+    project.write_config(project.config.read_text().replace(FORMATS, new))
+
+
+EU_CONFIG = (
+    SOURCE
+    + """    options: {{delimiter: ";", decimal: ","{thousands}}}
 {columns}"""
+)
 
 
 def eu_rows(*prices: str) -> list[dict[str, Any]]:
@@ -115,18 +130,8 @@ def test_an_expression_that_yields_a_number_is_not_reread_the_files_way(
     assert Decimal(str(kpis["cost"])) == Decimal("2.00")
 
 
-ZONED_CONFIG = """\
-warehouse: duckdb:///warehouse.duckdb
-sources:
-  - name: pos
-    landing: landing/pos
-    pattern: "*.csv"
-    formats: {sold_at: "%Y-%m-%dT%H:%M:%S%z"}
-"""
-
-
 def test_zoned_timestamps_are_parsed_strictly(project: Project) -> None:
-    project.write_config(ZONED_CONFIG)
+    edit_source(project, formats='formats: {sold_at: "%Y-%m-%dT%H:%M:%S%z"}')
     stamps = {
         "Z": "2024-06-02T10:00:00Z",
         "ok": "2024-06-30T23:30:00-02:00",
@@ -190,12 +195,7 @@ def test_a_file_name_with_glob_characters_is_read_as_written(project: Project) -
 
 
 def test_an_encoding_that_does_not_fit_rejects_the_file_with_a_hint(project: Project) -> None:
-    project.write_config(
-        project.config.read_text().replace(
-            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}',
-            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}\n    options: {encoding: utf-16}',
-        )
-    )
+    edit_source(project, add="options: {encoding: utf-16}")
     project.write_csv("u.csv", [line("T1", 1)])
     result = project.cli("run", "--json")
     assert "Traceback" not in result.stderr
@@ -223,16 +223,12 @@ def test_a_file_removed_after_listing_fails_alone(project: Project) -> None:
     assert project.kpis()["lines"] == 1
 
 
-RULES_CONFIG = """\
-warehouse: duckdb:///warehouse.duckdb
-sources:
-  - name: pos
-    landing: landing/pos
-    pattern: "*.csv"
-    formats: {{sold_at: "%Y-%m-%d %H:%M:%S"}}
-    rules:
+RULES_CONFIG = (
+    SOURCE
+    + """    rules:
       - {{name: {name}, check: "{check}"}}
 """
+)
 
 
 def test_a_rule_may_check_a_raw_column_by_name(project: Project) -> None:
@@ -278,12 +274,7 @@ def test_a_file_not_in_its_declared_encoding_is_rejected_whole(project: Project)
     failed = project.root / "landing" / "pos" / "failed" / "l.csv"
     moved = failed if failed.exists() else next(project.root.rglob("l.csv"))
     moved.rename(project.landing / "l.csv")
-    project.write_config(
-        project.config.read_text().replace(
-            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}',
-            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}\n    options: {encoding: latin-1}',
-        )
-    )
+    edit_source(project, add="options: {encoding: latin-1}")
     (f,) = project.run()["files"]
     assert (f["status"], f["rows_loaded"]) == ("loaded", 3)
     with warehouse(project) as con:
@@ -345,12 +336,7 @@ def test_quarantine_commands_work_while_the_server_owns_the_warehouse(project: P
         exported = project.cli("quarantine", "export", "--out", out)
         assert exported.code == 0, exported.stderr
         assert "01.02.2025 10:00" in out.read_text()
-        project.write_config(
-            project.config.read_text().replace(
-                'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}',
-                'formats: {sold_at: ["%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"]}',
-            )
-        )
+        edit_source(project, formats=DOTTED_TOO)
         replayed = project.cli("quarantine", "replay", "--json")
         assert replayed.code == 0, replayed.stderr
         assert replayed.json()["totals"]["rows_loaded"] == 1
@@ -372,12 +358,7 @@ def test_a_replay_that_replaces_loaded_rows_says_so(project: Project) -> None:
     project.run()
     project.write_csv("d2.csv", [line("T1", 1, price="12.00")])  # the key loads meanwhile
     project.run()
-    project.write_config(
-        project.config.read_text().replace(
-            'formats: {sold_at: "%Y-%m-%d %H:%M:%S"}',
-            'formats: {sold_at: ["%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"]}',
-        )
-    )
+    edit_source(project, formats=DOTTED_TOO)
     replay = project.cli("quarantine", "replay", "--json").json()
     (f,) = replay["files"]
     assert f["rows_updated"] == 1 and "replaced loaded rows" in f["hint"]

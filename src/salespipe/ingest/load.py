@@ -102,6 +102,13 @@ class LoadContext:
     rates_view: str | None = None
     strip_nul: bool = False  # the warehouse's text cannot hold NUL (PostgreSQL)
 
+    @classmethod
+    def on(
+        cls, wh: Warehouse, config: Config, source: Source, run_id: str, rates: str | None
+    ) -> LoadContext:
+        """The context of loading `source` into `wh`, as its capabilities require."""
+        return cls(config, source, run_id, rates, strip_nul=not wh.text_holds_nul)
+
 
 def cleanup(wh: Warehouse, raw: RawFile | None) -> None:
     """Drop every temporary object of a load, on both connections."""

@@ -131,15 +131,20 @@ def _unique_names(names: list[str]) -> list[str]:
 
 
 def _open_text(path: Path, encoding: str, compression: str) -> IO[str]:
-    gz = compression == "gzip" or (compression == "auto" and path.name.lower().endswith(".gz"))
+    gz = _gzipped(path, compression)
     raw: IO[bytes] = gzip.open(path, "rb") if gz else path.open("rb")  # type: ignore[assignment]  # noqa: SIM115
     enc = "utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding
     return io.TextIOWrapper(raw, encoding=enc, errors="replace", newline="")
 
 
+def _gzipped(path: Path, compression: str) -> bool:
+    """Whether a file is read through gzip: declared, or `auto` and named .gz."""
+    return compression == "gzip" or (compression == "auto" and path.name.lower().endswith(".gz"))
+
+
 def _holds_nul(path: Path, compression: str) -> bool:
     """Whether the first 8 KB hold a NUL byte, which no text file in an 8-bit encoding has."""
-    gz = compression == "gzip" or (compression == "auto" and path.name.lower().endswith(".gz"))
+    gz = _gzipped(path, compression)
     try:
         with gzip.open(path, "rb") if gz else path.open("rb") as fh:
             return b"\x00" in fh.read(8192)

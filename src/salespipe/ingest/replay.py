@@ -66,13 +66,7 @@ def replay_quarantine(
             )
             if not count or not count[0]:
                 continue
-            ctx = LoadContext(
-                config=config,
-                source=source,
-                run_id=run_id,
-                rates_view=rates,
-                strip_nul=not wh.text_holds_nul,
-            )
+            ctx = LoadContext.on(wh, config, source, run_id, rates)
             uri = f"replay:{source.name}:{run_id}"
             result = FileResult(uri=uri, source=source.name, status="loaded")
             t0 = time.perf_counter()

@@ -73,13 +73,7 @@ def run_files(
         for i, (source, landed) in enumerate(work):
             if progress:
                 progress(source.name, i, total, landed)
-            ctx = LoadContext(
-                config=config,
-                source=source,
-                run_id=run_id,
-                rates_view=rates,
-                strip_nul=not wh.text_holds_nul,
-            )
+            ctx = LoadContext.on(wh, config, source, run_id, rates)
             try:
                 result = load_file(wh, ctx, landed)
             except FileNotFoundError:
