@@ -389,3 +389,14 @@ def test_quarantine_list_says_when_it_shows_only_the_first_rows(project: Project
     shown = project.cli("quarantine", "list", "--limit", "2")
     assert shown.code == 0 and "the first 2 rows" in shown.stdout
     assert "the first" not in project.cli("quarantine", "list").stdout
+
+
+def test_piped_output_is_not_cut_to_80_columns(project: Project) -> None:
+    """In a log or a pipe, a long file name stays whole in the run table."""
+    from .conftest import cli_process
+
+    name = "sales_export_from_the_north_region_store_0042_2025-01-01.csv"
+    project.write_csv(name, [line("T1", 1)])
+    result = cli_process("--config", project.config, "run", env={"COLUMNS": ""})
+    assert result.code == 0, result.stderr
+    assert name in result.stdout

@@ -310,3 +310,39 @@ def test_sigterm_stops_watch_cleanly_during_a_load(project: Project, delay: floa
         assert lines == rows and runs == [("ok",)], (lines, runs)
     else:  # stopped before the load began: nothing of it, the file still waits
         assert lines == 0 and (project.landing / big.name).exists()
+
+
+def test_watch_refuses_a_landing_folder_that_does_not_exist(project: Project) -> None:
+    from .conftest import cli_process
+
+    project.write_config(project.config.read_text().replace("landing/pos", "does/not/exist"))
+    result = cli_process("--config", project.config, "watch", timeout=60)
+    assert result.code == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "does/not/exist" in result.stderr and "does not exist" in result.stderr
+
+
+def test_an_event_for_a_file_that_is_not_there_is_said(
+    project: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    from salespipe.triggers.kafka import Resolver
+
+    resolver = Resolver(load_config(project.config))
+    with caplog.at_level("WARNING", logger="salespipe.kafka"):
+        assert resolver.resolve(str(project.landing / "gone.csv")) is None
+    assert "gone.csv is not there" in caplog.text
+
+
+def test_the_kafka_clients_repeated_messages_are_throttled() -> None:
+    import logging
+
+    from salespipe.triggers.kafka import _Throttled
+
+    throttle = _Throttled(seconds=60)
+
+    def record(text: str) -> logging.LogRecord:
+        return logging.LogRecord("rdkafka", logging.ERROR, __file__, 1, text, None, None)
+
+    refused = "FAIL|rdkafka#consumer-1| 127.0.0.1:1: Connection refused"
+    assert throttle.filter(record(refused))
+    assert not any(throttle.filter(record(refused)) for _ in range(50))  # 20 a second, once
+    assert throttle.filter(record("another message"))
